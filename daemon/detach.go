@@ -1,0 +1,152 @@
+package daemon
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// EnvReadyFD names the fd on which a detached child reports start-up to its parent.
+const EnvReadyFD = "SVRKIT_READY_FD"
+
+// DetachOptions configures Detach. Zero values are documented per field.
+type DetachOptions struct {
+	Args    []string      // argv of the daemon, Args[0] being the title ps shows; nil = os.Args
+	Env     []string      // environment; nil = os.Environ()
+	LogFile string        // the daemon's stdout and stderr (appended); "" = /dev/null
+	Timeout time.Duration // how long to wait for Ready; 0 = 30s. On timeout the child is killed.
+}
+
+// Detach starts the running binary again as a daemon: in a new session (setsid), stdin
+// from /dev/null, stdout and stderr to LogFile. Go cannot fork safely once threads run, so
+// this re-executes instead of forking. It then waits for the child to call
+// (*Notifier).Ready and returns the child's pid, or the child's start-up error (or how it
+// exited) so that a control script's "start" is truthful.
+func Detach(opts DetachOptions) (int, error) {
+	if opts.Args == nil {
+		opts.Args = os.Args
+	}
+	if opts.Env == nil {
+		opts.Env = os.Environ()
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 30 * time.Second
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, fmt.Errorf("daemon: find own executable: %w", err)
+	}
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return 0, fmt.Errorf("daemon: %w", err)
+	}
+	defer devnull.Close()
+	out := devnull
+	if opts.LogFile != "" {
+		if out, err = os.OpenFile(opts.LogFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err != nil {
+			return 0, fmt.Errorf("daemon: open log file for the daemon's output: %w", err)
+		}
+		defer out.Close()
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return 0, fmt.Errorf("daemon: ready pipe: %w", err)
+	}
+	defer r.Close()
+	cmd := &exec.Cmd{
+		Path:        exe,
+		Args:        opts.Args,
+		Env:         append(withoutEnv(opts.Env, EnvReadyFD), EnvReadyFD+"=3"),
+		Stdin:       devnull,
+		Stdout:      out,
+		Stderr:      out,
+		ExtraFiles:  []*os.File{w},
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	}
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		return 0, fmt.Errorf("daemon: start %s: %w", exe, err)
+	}
+	pid := cmd.Process.Pid
+	_ = r.SetReadDeadline(time.Now().Add(opts.Timeout))
+	msg, rerr := io.ReadAll(io.LimitReader(r, 64<<10))
+	line := strings.TrimSpace(string(msg))
+	switch {
+	case line == "ready":
+		_ = cmd.Process.Release()
+		return pid, nil
+	case strings.HasPrefix(line, "error: "):
+		_ = cmd.Wait()
+		return 0, errors.New(strings.TrimPrefix(line, "error: "))
+	case errors.Is(rerr, os.ErrDeadlineExceeded):
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return 0, fmt.Errorf("daemon: pid %d did not report ready within %v; killed it (see %s)", pid, opts.Timeout, logName(opts.LogFile))
+	default:
+		werr := cmd.Wait()
+		return 0, fmt.Errorf("daemon: pid %d exited before reporting ready (%v); see %s", pid, werr, logName(opts.LogFile))
+	}
+}
+
+func logName(p string) string {
+	if p == "" {
+		return "its log (output went to /dev/null)"
+	}
+	return p
+}
+
+func withoutEnv(env []string, key string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, e := range env {
+		if !strings.HasPrefix(e, key+"=") {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Notifier is the detached child's end of the ready pipe.
+type Notifier struct{ f *os.File }
+
+// TakeNotifier returns the ready pipe when this process was started by Detach, else nil.
+// It clears EnvReadyFD and marks the fd close-on-exec so worker processes started later do
+// not inherit it. Call it once, early.
+func TakeNotifier() *Notifier {
+	v := os.Getenv(EnvReadyFD)
+	if v == "" {
+		return nil
+	}
+	os.Unsetenv(EnvReadyFD)
+	fd, err := strconv.Atoi(v)
+	if err != nil || fd < 3 {
+		return nil
+	}
+	syscall.CloseOnExec(fd)
+	return &Notifier{f: os.NewFile(uintptr(fd), "ready-pipe")}
+}
+
+// Ready reports start-up to the waiting parent: nil means ready (the parent prints the pid
+// and exits 0), an error is printed by the parent, which exits non-zero. Only the first
+// call has an effect; a nil Notifier does nothing.
+func (n *Notifier) Ready(err error) {
+	if n == nil || n.f == nil {
+		return
+	}
+	var b bytes.Buffer
+	if err == nil {
+		b.WriteString("ready\n")
+	} else {
+		b.WriteString("error: " + strings.ReplaceAll(err.Error(), "\n", " ") + "\n")
+	}
+	_, _ = n.f.Write(b.Bytes())
+	n.f.Close()
+	n.f = nil
+}

@@ -1,0 +1,154 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// ErrRunning is wrapped by AcquirePidFile's error when another live process holds the pidfile.
+var ErrRunning = errors.New("already running")
+
+// PidFile is a pidfile held by this process: written atomically and locked with
+// flock(LOCK_EX) for as long as it is held.
+type PidFile struct {
+	path string
+	f    *os.File // the locked file, the one at path
+}
+
+// AcquirePidFile writes this process's pid to path and locks it. name is used in errors:
+// when a live process holds it, the error reads "<name> already running (pid N, pidfile
+// PATH)" and wraps ErrRunning. A pidfile left by a dead process (nobody holds its lock) is
+// replaced. The file is written to a temporary file in the same directory, locked, fsynced
+// and renamed into place, so a reader never sees a partial pid.
+func AcquirePidFile(path, name string) (*PidFile, error) {
+	for attempt := 0; attempt < 10; attempt++ {
+		old, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("daemon: open pidfile %s: %w", path, err)
+		}
+		if err := syscall.Flock(int(old.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			pid, _ := readPid(old)
+			old.Close()
+			if errors.Is(err, syscall.EWOULDBLOCK) {
+				return nil, fmt.Errorf("%s %w (pid %d, pidfile %s)", name, ErrRunning, pid, path)
+			}
+			return nil, fmt.Errorf("daemon: lock pidfile %s: %w", path, err)
+		}
+		// We hold the lock, but on the file we opened: it may have been replaced or removed
+		// since (by a holder that just exited or a competitor that just won). Retry then.
+		if !samePath(old, path) {
+			old.Close()
+			continue
+		}
+		f, err := writeLocked(path)
+		if err != nil {
+			if st, serr := old.Stat(); serr == nil && st.Size() == 0 && samePath(old, path) {
+				os.Remove(path) // the empty file we just created
+			}
+			old.Close()
+			return nil, err
+		}
+		old.Close() // releases the old inode's lock; path now names f, locked by us
+		return &PidFile{path: path, f: f}, nil
+	}
+	return nil, fmt.Errorf("daemon: pidfile %s keeps changing under us; giving up", path)
+}
+
+// writeLocked writes our pid to a locked temp file and renames it over path.
+func writeLocked(path string) (*os.File, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return nil, fmt.Errorf("daemon: write pidfile %s: %w", path, err)
+	}
+	fail := func(err error) (*os.File, error) {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, fmt.Errorf("daemon: write pidfile %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(tmp.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return fail(err)
+	}
+	if _, err := tmp.WriteString(strconv.Itoa(os.Getpid()) + "\n"); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fail(err)
+	}
+	return tmp, nil
+}
+
+// samePath reports whether f is still the file at path.
+func samePath(f *os.File, path string) bool {
+	a, err1 := f.Stat()
+	b, err2 := os.Stat(path)
+	return err1 == nil && err2 == nil && os.SameFile(a, b)
+}
+
+// Path is the pidfile's path.
+func (p *PidFile) Path() string { return p.path }
+
+// Release removes the pidfile and drops the lock. Safe to call more than once.
+func (p *PidFile) Release() error {
+	if p == nil || p.f == nil {
+		return nil
+	}
+	var err error
+	if samePath(p.f, p.path) {
+		err = os.Remove(p.path)
+	}
+	p.f.Close()
+	p.f = nil
+	if err != nil {
+		return fmt.Errorf("daemon: remove pidfile %s: %w", p.path, err)
+	}
+	return nil
+}
+
+func readPid(f *os.File) (int, error) {
+	b := make([]byte, 64)
+	n, _ := f.ReadAt(b, 0)
+	s := strings.TrimSpace(string(b[:n]))
+	pid, err := strconv.Atoi(s)
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("daemon: pidfile %s holds %q, not a pid", f.Name(), s)
+	}
+	return pid, nil
+}
+
+// ReadPidFile returns the pid in path and whether a live process holds its lock. A missing
+// file is (0, false, nil).
+func ReadPidFile(path string) (pid int, locked bool, err error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("daemon: open pidfile %s: %w", path, err)
+	}
+	defer f.Close()
+	pid, perr := readPid(f)
+	lerr := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+	switch {
+	case lerr == nil:
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		return pid, false, nil
+	case errors.Is(lerr, syscall.EWOULDBLOCK):
+		if perr != nil {
+			return 0, true, perr
+		}
+		return pid, true, nil
+	default:
+		return pid, false, fmt.Errorf("daemon: probe lock of pidfile %s: %w", path, lerr)
+	}
+}

@@ -1,0 +1,198 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/svrkit/svrkit/transport"
+)
+
+// target is the server one attempt goes to.
+type target struct {
+	ep     *endpoint
+	server int    // index in cfg.Servers
+	role   string // sharding: "master" or "backup"
+}
+
+func (c *Client) describe(t target) string {
+	s := c.cfg.Servers[t.server]
+	name := s.Name
+	if name == "" {
+		name = fmt.Sprintf("Servers[%d]", t.server)
+	}
+	if t.role == "" {
+		return fmt.Sprintf("[%s] %s", name, t.ep.addr)
+	}
+	return fmt.Sprintf("shard %d %s [%s] %s", shardOf(c.opts.ID, c.cfg.ShardSum), t.role, name, t.ep.addr)
+}
+
+// pick chooses the server for the next attempt.
+func (c *Client) pick(opt CallOptions) (target, error) {
+	if c.cfg.Mode == ModeHashring {
+		r := c.ring.Load()
+		i := r.member(opt.Key)
+		ep := c.members[i].ep
+		if !r.all && ep.isDown() {
+			// The server went down and the ring is being rebuilt: wait for
+			// (or do) the rebuild rather than fail on the stale ring.
+			c.rebuild()
+			r = c.ring.Load()
+			i = r.member(opt.Key)
+			ep = c.members[i].ep
+		}
+		if r.all && !ep.dialable() {
+			return target{}, fmt.Errorf("router: all %d servers are down, last error from %s: %w",
+				len(c.members), ep.addr, ep.err())
+		}
+		return target{ep: ep, server: i}, nil
+	}
+	sh := c.myShard
+	switch {
+	case !sh.master.isDown():
+		return target{ep: sh.master, server: sh.server, role: "master"}, nil
+	case sh.backup != nil && !sh.backup.isDown():
+		return target{ep: sh.backup, server: sh.server, role: "backup"}, nil
+	case sh.master.dialable():
+		return target{ep: sh.master, server: sh.server, role: "master"}, nil
+	case sh.backup != nil && sh.backup.dialable():
+		return target{ep: sh.backup, server: sh.server, role: "backup"}, nil
+	}
+	e := &ShardDownError{Shard: shardOf(c.opts.ID, c.cfg.ShardSum), Server: sh.name,
+		Master: sh.master.addr, MasterErr: sh.master.err()}
+	if sh.backup != nil {
+		e.Backup, e.BackupErr = sh.backup.addr, sh.backup.err()
+	}
+	return target{}, e
+}
+
+// do runs send on up to Attempts servers. mayRepeat allows another attempt
+// after a failure that may have reached the server.
+func (c *Client) do(ctx context.Context, method string, opt CallOptions, mayRepeat bool, send func(context.Context, conn) error) error {
+	var last error
+	var lastT target
+	for a := 0; a < c.opts.Attempts; a++ {
+		if c.closed.Load() {
+			return ErrClosed
+		}
+		if err := ctx.Err(); err != nil {
+			if last != nil {
+				return fmt.Errorf("router: %s: %w (after %w)", method, err, last)
+			}
+			return fmt.Errorf("router: %s: %w", method, err)
+		}
+		t, err := c.pick(opt)
+		if err != nil {
+			if last != nil && !isShardDown(err) {
+				return fmt.Errorf("%w (previous attempt: %w)", err, last)
+			}
+			return err
+		}
+		retry, err := c.attempt(ctx, t, method, mayRepeat, send)
+		if err == nil || !retry {
+			return err
+		}
+		last, lastT = err, t
+	}
+	return fmt.Errorf("router: %s: %d attempts failed, last on %s: %w", method, c.opts.Attempts, c.describe(lastT), last)
+}
+
+// attempt sends once to t. It returns the error and whether another attempt
+// may follow it.
+func (c *Client) attempt(ctx context.Context, t target, method string, mayRepeat bool, send func(context.Context, conn) error) (retry bool, err error) {
+	actx, cancel := context.WithTimeout(ctx, c.opts.CallTimeout)
+	defer cancel()
+	cn, up, err := t.ep.get(actx, c.opts.dial)
+	if up {
+		c.changed(t.ep, true, nil)
+	}
+	if err != nil {
+		var unavailable *UnavailableError
+		switch {
+		case errors.Is(err, ErrClosed):
+			return false, ErrClosed
+		case ctx.Err() != nil:
+			return false, c.ctxErr(ctx, t, method, err)
+		case errors.As(err, &unavailable):
+			return true, err // already down; the next pick avoids it if it can
+		}
+		c.fail(t.ep, err, nil, false)
+		return true, err // never sent
+	}
+	err = send(actx, cn)
+	if err == nil {
+		if t.ep.isDown() && t.ep.revive() { // reached through a kept connection
+			c.changed(t.ep, true, nil)
+		}
+		return false, nil
+	}
+	if ctx.Err() != nil {
+		return false, c.ctxErr(ctx, t, method, err)
+	}
+	if isServerError(err) {
+		return false, err
+	}
+	timedOut := actx.Err() != nil
+	dead := isDone(cn) || errors.Is(err, transport.ErrBroken) || errors.Is(err, transport.ErrClosed)
+	if !timedOut && !dead {
+		// The server and the connection are fine: a local problem such as
+		// an argument that cannot be encoded or a reply that does not fit.
+		return false, fmt.Errorf("router: %s on %s: %w", method, c.describe(t), err)
+	}
+	c.fail(t.ep, err, cn, dead)
+	if errors.Is(err, transport.ErrNotSent) || mayRepeat {
+		return true, err
+	}
+	return false, fmt.Errorf("router: %s on %s: %w (not retried: the request may have reached the server)",
+		method, c.describe(t), err)
+}
+
+func (c *Client) ctxErr(ctx context.Context, t target, method string, err error) error {
+	if cerr := ctx.Err(); !errors.Is(err, cerr) {
+		err = fmt.Errorf("%w: %w", cerr, err)
+	}
+	return fmt.Errorf("router: %s on %s: %w", method, c.describe(t), err)
+}
+
+// fail records a server-caused failure and ejects the server if it was up.
+func (c *Client) fail(ep *endpoint, err error, cn conn, dead bool) {
+	if ep.fail(err, cn, dead) {
+		c.changed(ep, false, err)
+	}
+}
+
+// changed reacts to a server going down or coming back.
+func (c *Client) changed(ep *endpoint, up bool, err error) {
+	if c.closed.Load() {
+		return
+	}
+	if up {
+		c.log.Info("router: server is back", "addr", ep.addr, "mode", c.cfg.Mode)
+	} else {
+		c.log.Warn("router: server is down", "addr", ep.addr, "mode", c.cfg.Mode, "err", err)
+		c.wakeProber()
+	}
+	if c.cfg.Mode == ModeHashring {
+		c.rebuild()
+	}
+}
+
+func isDone(cn conn) bool {
+	select {
+	case <-cn.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+func isShardDown(err error) bool {
+	var e *ShardDownError
+	return errors.As(err, &e)
+}
+
+// isServerError reports an application error returned by the handler.
+func isServerError(err error) bool {
+	var se *transport.ServerError
+	return errors.As(err, &se)
+}

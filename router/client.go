@@ -1,0 +1,275 @@
+package router
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/svrkit/svrkit/transport"
+)
+
+// Options tunes a Client. The zero value is pysvrkit's behaviour: a random
+// hashring key per client, 3 attempts, 3 s per attempt.
+type Options struct {
+	// HasID says ID is set, as in the seed's Client(conf, id). Sharding
+	// needs it (the shard is ID % shardsum); in hashring mode ID becomes the
+	// ring key instead of a random one.
+	HasID bool
+	ID    int64
+
+	// Attempts is how many times a call may be tried, failing over between
+	// servers; 0 means 3. Only attempts that certainly never reached a
+	// server are repeated, unless CallOptions allow more.
+	Attempts int
+	// CallTimeout bounds each attempt (dial included), always within the
+	// caller's context; 0 means 3 s.
+	CallTimeout time.Duration
+
+	// ProbeInterval is how often a down server gets a TCP connect probe
+	// (each bounded by 1 s); 0 means 1 s.
+	ProbeInterval time.Duration
+	// MinBackoff is the redial delay after a server's first failure; it
+	// doubles with each further consecutive failure up to MaxBackoff, and
+	// a random 50-100% of it is used. 0 means 100 ms and 5 s.
+	MinBackoff, MaxBackoff time.Duration
+
+	// Transport configures the connections.
+	Transport transport.ClientOptions
+	// Logger receives ejections and readmissions; nil discards them.
+	Logger *slog.Logger
+
+	dial  dialFunc                                     // nil: transport.Dial
+	probe func(ctx context.Context, addr string) error // nil: TCP connect
+}
+
+// CallOptions tunes one call.
+type CallOptions struct {
+	// Key, when not empty, picks the hashring server for this call instead
+	// of the client's key (same key, same server while it is up). Ignored in
+	// sharding mode.
+	Key string
+	// Idempotent allows a retry on another attempt even when the request
+	// may have reached the server (timeout, connection lost mid-call).
+	Idempotent bool
+	// RetryNotify is Idempotent for Notify: a notification that may have
+	// been delivered is sent again only when set.
+	RetryNotify bool
+}
+
+// Client routes calls to the servers of a Config. It is safe for
+// concurrent use. Close releases its connections and its prober goroutine.
+type Client struct {
+	cfg   Config
+	opts  Options
+	log   *slog.Logger
+	probe func(ctx context.Context, addr string) error
+	eps   []*endpoint // one per distinct address
+
+	// hashring
+	members []member
+	points  *points
+	defKey  string
+	ring    atomic.Pointer[ring]
+	ringMu  sync.Mutex
+
+	// sharding
+	shards  []shard // sorted by begin
+	myShard *shard  // the shard of opts.ID
+
+	closed atomic.Bool
+	wake   chan struct{}
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+type shard struct {
+	server     int    // index in cfg.Servers
+	name       string // section
+	begin, end int
+	master     *endpoint
+	backup     *endpoint // nil: none
+}
+
+// New returns a Client for cfg. It dials nothing: each server's connection
+// is opened by the first call that needs it.
+func New(cfg *Config, opts Options) (*Client, error) {
+	if err := validate(cfg, ""); err != nil {
+		return nil, err
+	}
+	if cfg.Mode == ModeSharding && !opts.HasID {
+		return nil, ErrNoID
+	}
+	if opts.Attempts <= 0 {
+		opts.Attempts = 3
+	}
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = 3 * time.Second
+	}
+	if opts.ProbeInterval <= 0 {
+		opts.ProbeInterval = time.Second
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = 100 * time.Millisecond
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 5 * time.Second
+	}
+	opts.MaxBackoff = max(opts.MaxBackoff, opts.MinBackoff)
+	if opts.dial == nil {
+		topts := opts.Transport
+		opts.dial = func(ctx context.Context, addr string) (conn, error) {
+			c, err := transport.Dial(ctx, addr, topts)
+			if err != nil {
+				return nil, err
+			}
+			return c, nil
+		}
+	}
+	c := &Client{cfg: *cfg, opts: opts, log: opts.Logger, probe: opts.probe, wake: make(chan struct{}, 1)}
+	c.cfg.Servers = append([]Server(nil), cfg.Servers...)
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.probe == nil {
+		c.probe = tcpProbe
+	}
+	byAddr := make(map[string]*endpoint)
+	ep := func(addr string) *endpoint {
+		if e, ok := byAddr[addr]; ok {
+			return e
+		}
+		e := &endpoint{addr: addr, minBackoff: opts.MinBackoff, maxBackoff: opts.MaxBackoff}
+		byAddr[addr] = e
+		c.eps = append(c.eps, e)
+		return e
+	}
+	if cfg.Mode == ModeHashring {
+		ids := memberIDs(c.cfg.Servers)
+		for i, s := range c.cfg.Servers {
+			c.members = append(c.members, member{id: ids[i], weight: s.Weight, ep: ep(s.Addr)})
+		}
+		if opts.HasID {
+			c.defKey = strconv.FormatInt(opts.ID, 10)
+		} else {
+			c.defKey = randomKey()
+		}
+		c.points = newPoints(c.members)
+		c.rebuild()
+	} else {
+		for i, s := range c.cfg.Servers {
+			sh := shard{server: i, name: s.Name, begin: s.ShardBegin, end: s.ShardEnd, master: ep(s.Addr)}
+			if s.BackupAddr != "" {
+				sh.backup = ep(s.BackupAddr)
+			}
+			c.shards = append(c.shards, sh)
+		}
+		sort.Slice(c.shards, func(i, j int) bool { return c.shards[i].begin < c.shards[j].begin })
+		c.myShard = c.shardFor(shardOf(opts.ID, cfg.ShardSum))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c.stop = cancel
+	c.wg.Add(1)
+	go c.probeLoop(ctx)
+	return c, nil
+}
+
+// randomKey is pysvrkit's per-client ring key: 8 random letters, so that
+// clients, not requests, spread over the ring.
+func randomKey() string {
+	b := make([]byte, 8)
+	for i := range b {
+		b[i] = byte('a' + rand.IntN(26))
+	}
+	return string(b)
+}
+
+func tcpProbe(ctx context.Context, addr string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
+
+// Call sends method(args...) and decodes the result into reply (nil
+// discards it). A *transport.ServerError (the handler's error) is returned
+// as is and never fails over.
+func (c *Client) Call(ctx context.Context, method string, reply any, args []any, opt CallOptions) error {
+	return c.do(ctx, method, opt, opt.Idempotent, func(ctx context.Context, cn conn) error {
+		return cn.Call(ctx, method, reply, args...)
+	})
+}
+
+// Notify sends method(args...) as a notification (no response). It is
+// repeated after a failure only when it certainly was not sent, or when
+// opt.RetryNotify (or opt.Idempotent) is set.
+func (c *Client) Notify(ctx context.Context, method string, args []any, opt CallOptions) error {
+	return c.do(ctx, method, opt, opt.RetryNotify || opt.Idempotent, func(ctx context.Context, cn conn) error {
+		return cn.Notify(ctx, method, args...)
+	})
+}
+
+// Close closes every connection and stops the prober. Calls in flight fail.
+func (c *Client) Close() error {
+	if !c.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	c.stop()
+	c.wg.Wait()
+	for _, e := range c.eps {
+		e.close()
+	}
+	return nil
+}
+
+// Mode is the client's routing mode.
+func (c *Client) Mode() string { return c.cfg.Mode }
+
+// shardOf is pysvrkit's id % shardsum with Python's sign rule: the result is
+// in 0..shardsum-1 for negative ids too (-1 -> shardsum-1).
+func shardOf(id int64, shardsum int) int {
+	s := int(id % int64(shardsum))
+	if s < 0 {
+		s += shardsum
+	}
+	return s
+}
+
+// shardFor returns the shard holding seg (validated configs cover all).
+func (c *Client) shardFor(seg int) *shard {
+	i := sort.Search(len(c.shards), func(i int) bool { return c.shards[i].end >= seg })
+	return &c.shards[i]
+}
+
+// rebuild puts the members whose endpoints are up on a new ring, unless the
+// current ring already reflects their states (a concurrent caller rebuilt it).
+func (c *Client) rebuild() {
+	c.ringMu.Lock()
+	defer c.ringMu.Unlock()
+	live := make([]bool, len(c.members))
+	for i, m := range c.members {
+		live[i] = !m.ep.isDown()
+	}
+	if r := c.ring.Load(); r != nil && slices.Equal(r.live, live) {
+		return
+	}
+	c.ring.Store(c.points.build(live, c.defKey))
+}
+
+// wakeProber tells the prober that a server went down.
+func (c *Client) wakeProber() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}

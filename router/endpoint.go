@@ -1,0 +1,170 @@
+package router
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// conn is what the router needs from a transport client; *transport.Client
+// implements it. Tests substitute fakes.
+type conn interface {
+	Call(ctx context.Context, method string, reply any, args ...any) error
+	Notify(ctx context.Context, method string, args ...any) error
+	Close() error
+	Done() <-chan struct{}
+}
+
+// dialFunc opens a conn to addr ("ip:port").
+type dialFunc func(ctx context.Context, addr string) (conn, error)
+
+// endpoint is one server address: its lazily dialled connection, shared by
+// every config entry with that address, and its health.
+type endpoint struct {
+	addr       string
+	minBackoff time.Duration
+	maxBackoff time.Duration
+
+	mu      sync.Mutex
+	cn      conn          // current connection, nil before the first dial or after a failure
+	dialing chan struct{} // non-nil while one caller dials; closed when it is done
+	down    atomic.Bool   // failed and not yet seen alive again; written under mu
+	fails   int           // consecutive failures, drives the backoff
+	retryAt time.Time     // no dial before this
+	lastErr error         // last failure, for error messages
+	closed  bool
+}
+
+// get returns the connection, dialling it when there is none. Concurrent
+// callers share one dial. While the endpoint is in backoff it fails fast
+// with an *UnavailableError. up reports that a down endpoint came back.
+func (e *endpoint) get(ctx context.Context, dial dialFunc) (cn conn, up bool, err error) {
+	for {
+		e.mu.Lock()
+		if e.closed {
+			e.mu.Unlock()
+			return nil, false, ErrClosed
+		}
+		if e.cn != nil {
+			select {
+			case <-e.cn.Done():
+				e.cn.Close()
+				e.cn = nil
+			default:
+				cn := e.cn
+				e.mu.Unlock()
+				return cn, false, nil
+			}
+		}
+		if wait := e.dialing; wait != nil {
+			e.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return nil, false, ctx.Err()
+			}
+		}
+		if d := time.Until(e.retryAt); d > 0 {
+			err := &UnavailableError{Addr: e.addr, Failures: e.fails, RetryIn: d, Err: e.lastErr}
+			e.mu.Unlock()
+			return nil, false, err
+		}
+		ch := make(chan struct{})
+		e.dialing = ch
+		e.mu.Unlock()
+
+		cn, err := dial(ctx, e.addr)
+
+		e.mu.Lock()
+		e.dialing = nil
+		close(ch)
+		if err != nil {
+			e.mu.Unlock()
+			return nil, false, &DialError{Addr: e.addr, Err: err}
+		}
+		if e.closed {
+			e.mu.Unlock()
+			cn.Close()
+			return nil, false, ErrClosed
+		}
+		e.cn = cn
+		up = e.down.Swap(false)
+		e.fails, e.retryAt, e.lastErr = 0, time.Time{}, nil
+		e.mu.Unlock()
+		return cn, up, nil
+	}
+}
+
+// fail records a failure caused by the server (dial error, timeout, lost
+// connection). bad, when not nil and dead, is the connection that failed; it
+// is closed and dropped. fail reports whether the endpoint just went down.
+func (e *endpoint) fail(err error, bad conn, dead bool) (wentDown bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return false
+	}
+	current := bad != nil && e.cn == bad
+	if current && dead {
+		e.cn.Close()
+		e.cn = nil
+	}
+	if bad != nil && e.down.Load() && !current {
+		// Another call on the same broken connection already counted it.
+		return false
+	}
+	e.fails++
+	e.lastErr = err
+	e.retryAt = time.Now().Add(e.backoff(e.fails))
+	return !e.down.Swap(true)
+}
+
+// backoff is the redial delay after n consecutive failures: minBackoff
+// doubling per failure up to maxBackoff, then a random 50-100% of that.
+func (e *endpoint) backoff(n int) time.Duration {
+	d := e.minBackoff
+	for i := 1; i < n && d < e.maxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, e.maxBackoff)
+	return d/2 + rand.N(d/2+1)
+}
+
+// revive marks the endpoint alive after a successful probe and clears its
+// backoff, so the next call dials at once. It reports whether it was down.
+func (e *endpoint) revive() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	was := e.down.Swap(false)
+	e.fails, e.retryAt, e.lastErr = 0, time.Time{}, nil
+	return was && !e.closed
+}
+
+func (e *endpoint) isDown() bool { return e.down.Load() }
+
+// dialable reports whether get would try to dial (or reuse) rather than fail
+// fast because of backoff.
+func (e *endpoint) dialable() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cn != nil || !time.Now().Before(e.retryAt)
+}
+
+func (e *endpoint) err() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.lastErr
+}
+
+func (e *endpoint) close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.closed = true
+	if e.cn != nil {
+		e.cn.Close()
+		e.cn = nil
+	}
+}

@@ -1,0 +1,72 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/svrkit/svrkit/codec"
+	"github.com/svrkit/svrkit/transport"
+	"github.com/svrkit/svrkit/workers"
+	"go.uber.org/goleak"
+)
+
+// envFake makes the test binary act as a generated echo_svr (calling Main); envDir is where
+// its self handlers leave a marker file per (group, worker, coroutine).
+const (
+	envFake = "SERVICE_TEST_FAKE_SVR"
+	envDir  = "SERVICE_TEST_DIR"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envFake) != "" {
+		Main(testApp(os.Getenv(envDir)))
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// testApp is a tiny generated-looking app: rpc echo, slow(ms), pid; self handlers for the
+// groups simple, event and value_log that mark themselves in dir and run until stopped.
+func testApp(dir string) App {
+	self := func(ctx context.Context, w workers.Worker) error {
+		if dir != "" {
+			name := fmt.Sprintf("%s.%d.%d", w.Group, w.Index, w.Coroutine)
+			_ = os.WriteFile(filepath.Join(dir, name), []byte(strconv.Itoa(os.Getpid())), 0o644)
+		}
+		w.Log.Info("self worker running")
+		<-ctx.Done()
+		return nil
+	}
+	return App{
+		Name: "echo",
+		Register: func(s *transport.Server, cfg *workers.Config) error {
+			s.Register("echo", func(ctx context.Context, params []byte) (any, error) {
+				var msg string
+				if err := codec.DecodeParams(params, []string{"msg"}, &msg); err != nil {
+					return nil, err
+				}
+				return msg, nil
+			})
+			s.Register("slow", func(ctx context.Context, params []byte) (any, error) {
+				var ms int64
+				if err := codec.DecodeParams(params, []string{"ms"}, &ms); err != nil {
+					return nil, err
+				}
+				if dir != "" {
+					_ = os.WriteFile(filepath.Join(dir, "slow-started"), nil, 0o644)
+				}
+				time.Sleep(time.Duration(ms) * time.Millisecond) // deliberately ignores ctx: a call to drain
+				return "slow done", nil
+			})
+			s.Register("pid", func(ctx context.Context, params []byte) (any, error) {
+				return os.Getpid(), nil
+			})
+			return nil
+		},
+		Self: map[string]workers.SelfFunc{"simple": self, "event": self, "value_log": self},
+	}
+}

@@ -1,0 +1,120 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/svrkit/svrkit/daemon"
+	"github.com/svrkit/svrkit/workers"
+)
+
+// runMaster runs the master in this process until SIGTERM or SIGINT: it holds the pidfile,
+// listens, runs the thread models in-process and supervises the process models' children.
+// notifier (nil when not detached) learns whether start-up succeeded.
+func runMaster(app App, cfg *workers.Config, notifier *daemon.Notifier) (err error) {
+	defer func() { notifier.Ready(err) }() // no-op once Ready(nil) was sent
+	pf, err := daemon.AcquirePidFile(cfg.App.PidFile, cfg.App.Name)
+	if err != nil {
+		return err
+	}
+	defer pf.Release()
+	base, closer, err := workers.NewLogger(cfg, "")
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	log := base.With("role", "master")
+	ctx, stopSignals := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stopSignals()
+
+	ln, err := net.Listen("tcp", cfg.RPC.Addr())
+	if err != nil {
+		return fmt.Errorf("listen on [rpc_server] ip:port %s: %w", cfg.RPC.Addr(), err)
+	}
+	defer ln.Close()
+
+	var specs []workers.ProcSpec
+	inProcLn := ln
+	if cfg.RPC.WorkerType == workers.Process {
+		lf, err := ln.(*net.TCPListener).File() // a dup; children get it as fd 3
+		if err != nil {
+			return fmt.Errorf("share listening socket: %w", err)
+		}
+		defer lf.Close()
+		for i := 0; i < cfg.RPC.WorkerSum; i++ {
+			specs = append(specs, childSpec(cfg, workers.Role{Kind: workers.RoleRPC, Index: i}, lf))
+		}
+		inProcLn = nil
+	}
+	selfInProc := cfg.Self != nil && cfg.Self.WorkerType == workers.Thread
+	if cfg.Self != nil && !selfInProc {
+		if err := checkApp(app, cfg); err != nil {
+			return err
+		}
+		for _, g := range cfg.Self.Groups {
+			for i := 0; i < g.WorkerSum; i++ {
+				specs = append(specs, childSpec(cfg, workers.Role{Kind: workers.RoleSelf, Group: g.Name, Index: i}, nil))
+			}
+		}
+	}
+
+	var running *Running
+	if inProcLn != nil || selfInProc {
+		if running, err = start(ctx, app, cfg, inProcLn, selfInProc, base); err != nil {
+			return err
+		}
+	}
+	procCtx, stopProcs := context.WithCancel(context.Background())
+	defer stopProcs()
+	var procs *workers.Procs
+	if len(specs) > 0 {
+		procs, err = workers.StartProcs(procCtx, specs, workers.ProcOptions{
+			Log:       log,
+			KillAfter: cfg.App.StopTimeout + 2*time.Second,
+		})
+		if err != nil {
+			if running != nil {
+				_ = running.Stop(context.Background())
+			}
+			return err
+		}
+	}
+	log.Info("started", "pid", os.Getpid(), "addr", ln.Addr().String(),
+		"rpc_worker_type", cfg.RPC.WorkerType, "worker_processes", len(specs))
+	notifier.Ready(nil)
+
+	<-ctx.Done()
+	log.Info("stopping: draining in-flight calls", "deadline", cfg.App.StopTimeout)
+	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.App.StopTimeout)
+	defer cancel()
+	if running != nil {
+		if err := running.Stop(stopCtx); err != nil {
+			log.Warn("stop", "err", err)
+		}
+	}
+	stopProcs()
+	if procs != nil {
+		procs.Wait()
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// childSpec describes the worker process playing role; listener (may be nil) becomes fd 3.
+func childSpec(cfg *workers.Config, role workers.Role, listener *os.File) workers.ProcSpec {
+	s := workers.ProcSpec{
+		Name:             role.String(),
+		Args:             []string{role.Title(cfg.App.Name), "-f", cfg.Path},
+		Env:              append(os.Environ(), role.Env()...),
+		RestartOnSuccess: role.Kind == workers.RoleRPC,
+	}
+	if listener != nil {
+		s.ExtraFiles = []*os.File{listener}
+	}
+	return s
+}

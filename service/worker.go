@@ -1,0 +1,131 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/svrkit/svrkit/transport"
+	"github.com/svrkit/svrkit/workers"
+)
+
+// runWorker runs this process as the worker role its master gave it, until SIGTERM.
+func runWorker(app App, cfg *workers.Config, role workers.Role, stderr io.Writer) int {
+	var err error
+	switch role.Kind {
+	case workers.RoleRPC:
+		err = runRPCWorker(app, cfg, role)
+	default:
+		err = runSelfWorker(app, cfg, role)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", role.Title(cfg.App.Name), err)
+		return ExitFailure
+	}
+	return ExitOK
+}
+
+// runRPCWorker serves the listening socket inherited as fd 3 until SIGTERM, then drains.
+func runRPCWorker(app App, cfg *workers.Config, role workers.Role) error {
+	log, closer, err := workers.NewLogger(cfg, "rpc")
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	log = log.With("worker", role.Index)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	f := os.NewFile(workers.ListenFD, "listener")
+	if f == nil {
+		return fmt.Errorf("no listening socket at fd %d", workers.ListenFD)
+	}
+	ln, err := net.FileListener(f) // dups the fd
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("inherited listening socket (fd %d): %w", workers.ListenFD, err)
+	}
+	if app.Init != nil {
+		if err := app.Init(ctx, cfg); err != nil {
+			ln.Close()
+			return fmt.Errorf("init: %w", err)
+		}
+	}
+	// Each worker process serves calls concurrently (transport's default bound); worker_sum
+	// is the number of processes.
+	srv := transport.NewServer(transport.ServerOptions{Logger: log})
+	if app.Register != nil {
+		if err := app.Register(srv, cfg); err != nil {
+			ln.Close()
+			return fmt.Errorf("register rpc APIs: %w", err)
+		}
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("rpc worker serving", "pid", os.Getpid(), "addr", ln.Addr().String())
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("rpc worker draining", "in_flight", srv.Stats().InFlight, "deadline", cfg.App.StopTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.App.StopTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("drain deadline passed; closing connections", "err", err)
+		_ = srv.Close()
+	}
+	<-served
+	log.Info("rpc worker stopped")
+	return nil
+}
+
+// runSelfWorker runs one self worker (coroutine_sum goroutines for process_coroutine)
+// until SIGTERM. It exits 0 when every handler returned nil (the master then does not
+// restart it) or on stop.
+func runSelfWorker(app App, cfg *workers.Config, role workers.Role) error {
+	g, ok := cfg.Self.Group(role.Group)
+	if !ok {
+		return fmt.Errorf("self group %q is not in %s", role.Group, cfg.Path)
+	}
+	fn := app.Self[g.Name]
+	if fn == nil {
+		return fmt.Errorf("the app has no self handler for group %q", g.Name)
+	}
+	if cfg.Self.WorkerType != workers.ProcessCoroutine {
+		g.CoroutineSum = 1
+	}
+	log, closer, err := workers.NewLogger(cfg, "self")
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if app.Init != nil {
+		if err := app.Init(ctx, cfg); err != nil {
+			return fmt.Errorf("init: %w", err)
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		workers.RunWorker(ctx, cfg, g, role.Index, fn, log, workers.Backoff{})
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	select {
+	case <-done:
+	case <-time.After(cfg.App.StopTimeout):
+		log.Error("self handlers did not return before the stop deadline; exiting anyway",
+			"group", g.Name, "worker", role.Index, "deadline", cfg.App.StopTimeout)
+	}
+	return nil
+}

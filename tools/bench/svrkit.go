@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/svrkit/svrkit/codec"
+	"github.com/svrkit/svrkit/router"
+	"github.com/svrkit/svrkit/service"
+	"github.com/svrkit/svrkit/transport"
+	"github.com/svrkit/svrkit/workers"
+)
+
+// Echomsg is the seed IDL's proto "echomsg", as svrkit gen writes it.
+type Echomsg struct {
+	Value string `msgpack:"value"` // string
+}
+
+// echoApp is the seed's echo service as its generated echo_svr.go registers
+// it (codec.DecodeParams into the proto struct, then the handler), except
+// that the handler returns the whole struct (the same payload both ways, like
+// the peers). "notify" counts one-way deliveries and "count" reports them;
+// the counter is per process.
+func echoApp() service.App {
+	var delivered atomic.Int64
+	return service.App{
+		Name: "echo",
+		Register: func(s *transport.Server, cfg *workers.Config) error {
+			s.Register("echo", func(ctx context.Context, params []byte) (any, error) {
+				var msg Echomsg
+				if err := codec.DecodeParams(params, []string{"msg"}, &msg); err != nil {
+					return nil, err
+				}
+				return msg, nil
+			})
+			s.Register("notify", func(ctx context.Context, params []byte) (any, error) {
+				var msg Echomsg
+				if err := codec.DecodeParams(params, []string{"msg"}, &msg); err != nil {
+					return nil, err
+				}
+				delivered.Add(1)
+				return nil, nil
+			})
+			s.Register("count", func(ctx context.Context, params []byte) (any, error) {
+				return delivered.Load(), nil
+			})
+			return nil
+		},
+	}
+}
+
+// svrConf writes an echo_svr.conf for model into dir and returns its path.
+func svrConf(dir, model string, port, workerSum int) (string, error) {
+	path := filepath.Join(dir, "echo_svr_"+model+".conf")
+	conf := fmt.Sprintf(`[app]
+name = echo
+pid = %s
+log = %s
+stop_timeout = 5s
+
+[rpc_server]
+ip = 127.0.0.1
+port = %d
+worker_type = %s
+worker_sum = %d
+`, filepath.Join(dir, "echo_"+model+".pid"), filepath.Join(dir, "echo_"+model+".log"), port, model, workerSum)
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	return path, nil
+}
+
+// startSvrkit starts the echo service in worker model ("thread" or
+// "process"): in this process via service.Start (thread model, when inproc),
+// otherwise as a real echo_svr child (this binary running service.Main).
+func startSvrkit(ctx context.Context, e *env, model string) (*server, error) {
+	if e.inproc && model == workers.Thread {
+		path, err := svrConf(e.dir, model, 0, e.workerSum)
+		if err != nil {
+			return nil, err
+		}
+		cfg, err := workers.LoadConfig(path)
+		if err != nil {
+			return nil, err
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		r, err := service.Start(ctx, echoApp(), cfg, ln)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		return &server{addr: r.Addr().String(), note: "in-process service.Start", stop: func() error {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return r.Stop(sctx)
+		}}, nil
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	path, err := svrConf(e.dir, model, port, e.workerSum)
+	if err != nil {
+		return nil, err
+	}
+	return spawn(ctx, e.place, "svrkit", []string{"-f", path}, false, fmt.Sprintf("127.0.0.1:%d", port))
+}
+
+// svrkitConn is one transport.Client connection.
+type svrkitConn struct {
+	c  *transport.Client
+	in Echomsg
+}
+
+func dialSvrkit(ctx context.Context, addr string, shared bool) (conn, error) {
+	c, err := transport.Dial(ctx, addr, transport.ClientOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return &svrkitConn{c: c, in: Echomsg{Value: "testtest"}}, nil
+}
+
+func (c *svrkitConn) call(ctx context.Context) error {
+	var out Echomsg
+	if err := c.c.Call(ctx, "echo", &out, c.in); err != nil {
+		return err
+	}
+	if out.Value != "testtest" {
+		return errors.New("svrkit: echo mismatch")
+	}
+	return nil
+}
+
+func (c *svrkitConn) notify(ctx context.Context) error { return c.c.Notify(ctx, "notify", c.in) }
+
+func (c *svrkitConn) count(ctx context.Context) (n int64, err error) {
+	err = c.c.Call(ctx, "count", &n)
+	return n, err
+}
+
+func (c *svrkitConn) close() error { return c.c.Close() }
+
+// routerConn is what the generated echo client does: a router.Client over a
+// one-server hashring config, args passed as []any.
+type routerConn struct {
+	rc *router.Client
+	in Echomsg
+}
+
+func dialRouter(ctx context.Context, addr string, shared bool) (conn, error) {
+	cfg := &router.Config{Mode: "hashring", Servers: []router.Server{{Name: "server0", Addr: addr, Weight: router.DefaultWeight}}}
+	rc, err := router.New(cfg, router.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return &routerConn{rc: rc, in: Echomsg{Value: "testtest"}}, nil
+}
+
+func (c *routerConn) call(ctx context.Context) error {
+	var out Echomsg
+	if err := c.rc.Call(ctx, "echo", &out, []any{c.in}, router.CallOptions{}); err != nil {
+		return err
+	}
+	if out.Value != "testtest" {
+		return errors.New("router: echo mismatch")
+	}
+	return nil
+}
+
+func (c *routerConn) notify(ctx context.Context) error {
+	return c.rc.Notify(ctx, "notify", []any{c.in}, router.CallOptions{})
+}
+
+func (c *routerConn) count(ctx context.Context) (n int64, err error) {
+	err = c.rc.Call(ctx, "count", &n, nil, router.CallOptions{})
+	return n, err
+}
+
+func (c *routerConn) close() error { return c.rc.Close() }

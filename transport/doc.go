@@ -1,0 +1,41 @@
+// Package transport carries msgpack-rpc over stream connections: a Server
+// (accept loop, one read loop per connection, bounded concurrent dispatch,
+// coalesced writes, graceful shutdown) and a Client (one multiplexed
+// connection, msgid -> pending call).
+package transport
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrClosed is returned for calls on (or pending at) a Client closed by Close.
+	ErrClosed = errors.New("transport: client closed")
+	// ErrServerClosed is returned by Serve after Shutdown or Close.
+	ErrServerClosed = errors.New("transport: server closed")
+	// ErrNotSent is wrapped by errors of requests that certainly never reached
+	// the wire, so they are safe to retry elsewhere.
+	ErrNotSent = errors.New("transport: request not sent")
+	// ErrBroken is wrapped by errors of calls pending on a connection that failed.
+	ErrBroken = errors.New("transport: connection broken")
+)
+
+// ServerError is the error field of a response: the server ran (or refused)
+// the call and said why.
+type ServerError struct {
+	Method  string
+	Message string
+}
+
+func (e *ServerError) Error() string {
+	return fmt.Sprintf("transport: %s: server error: %s", e.Method, e.Message)
+}
+
+// notSent marks err as ErrNotSent.
+func notSent(method string, err error) error {
+	if errors.Is(err, ErrNotSent) {
+		return err
+	}
+	return fmt.Errorf("transport: %s: %w: %w", method, ErrNotSent, err)
+}

@@ -1,0 +1,223 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/svrkit/svrkit/codec"
+)
+
+// Handler runs one call. params is the raw msgpack params array (decode it
+// with codec.DecodeParams); it is valid only until the handler returns. ctx is
+// cancelled when the connection is closed hard (malformed input, write
+// failure, Server.Close or an expired Shutdown). A non-nil error is sent to
+// the caller as its message string; result is ignored then.
+type Handler func(ctx context.Context, params []byte) (result any, err error)
+
+// DefaultMaxConcurrent is the handler concurrency when ServerOptions.MaxConcurrent is 0.
+const DefaultMaxConcurrent = 1024
+
+// ServerOptions configure a Server. The zero value is usable.
+type ServerOptions struct {
+	// MaxConcurrent bounds handlers running at once over all connections
+	// (the IDL's worker_sum for the thread model). 0 means DefaultMaxConcurrent.
+	// When it is reached the server stops reading requests until one finishes.
+	MaxConcurrent int
+	// Limits bound incoming messages; zero fields mean codec defaults.
+	Limits codec.Limits
+	// Logger receives connection errors and handler panics. nil means no logging.
+	Logger *slog.Logger
+}
+
+// ServerStats is a snapshot of a Server's counters.
+type ServerStats struct {
+	Conns    int64 // open connections
+	InFlight int64 // handlers running
+	Calls    int64 // requests and notifications dispatched since start
+}
+
+// Server serves registered handlers over msgpack-rpc. Register before Serve;
+// Serve, Shutdown, Close and Stats are safe for concurrent use.
+type Server struct {
+	opts     ServerOptions
+	log      *slog.Logger
+	handlers map[string]*method
+	sem      chan struct{}
+
+	mu        sync.Mutex
+	shutting  bool
+	listeners map[net.Listener]struct{}
+	conns     map[*serverConn]struct{}
+
+	nconns   atomic.Int64
+	inflight atomic.Int64
+	calls    atomic.Int64
+}
+
+// NewServer returns a Server with opts.
+func NewServer(opts ServerOptions) *Server {
+	if opts.MaxConcurrent <= 0 {
+		opts.MaxConcurrent = DefaultMaxConcurrent
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{
+		opts:      opts,
+		log:       log,
+		handlers:  make(map[string]*method),
+		sem:       make(chan struct{}, opts.MaxConcurrent),
+		listeners: make(map[net.Listener]struct{}),
+		conns:     make(map[*serverConn]struct{}),
+	}
+}
+
+// Register installs h for the method name. Call it before Serve; a later Register for
+// the same name replaces the earlier one.
+func (s *Server) Register(name string, h Handler) {
+	s.handlers[name] = &method{h: h}
+}
+
+// Stats returns the current counters.
+func (s *Server) Stats() ServerStats {
+	return ServerStats{Conns: s.nconns.Load(), InFlight: s.inflight.Load(), Calls: s.calls.Load()}
+}
+
+// Serve accepts connections on ln until Shutdown or Close (then it returns
+// ErrServerClosed) or a permanent accept error. It closes ln on return.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.shutting {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+		ln.Close()
+	}()
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			shutting := s.shutting
+			s.mu.Unlock()
+			if shutting {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Warn("transport: accept error, retrying", "err", err, "delay", backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		s.startConn(nc)
+	}
+}
+
+func isTemporary(err error) bool {
+	t, ok := err.(interface{ Temporary() bool })
+	return ok && t.Temporary()
+}
+
+func (s *Server) startConn(nc net.Conn) {
+	c := newServerConn(s, nc)
+	s.mu.Lock()
+	if s.shutting {
+		s.mu.Unlock()
+		nc.Close()
+		c.cancel()
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.nconns.Add(1)
+	s.mu.Unlock()
+	go c.readLoop()
+}
+
+func (s *Server) removeConn(c *serverConn) {
+	s.mu.Lock()
+	if _, ok := s.conns[c]; ok {
+		delete(s.conns, c)
+		s.nconns.Add(-1)
+	}
+	s.mu.Unlock()
+}
+
+// Shutdown stops accepting, stops reading new requests, lets in-flight
+// handlers finish and their responses go out, then closes every connection.
+// If ctx ends first it closes everything at once (as Close) and returns
+// ctx.Err().
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.beginShutdown()
+	delay := time.Millisecond
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	for {
+		if s.nconns.Load() == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			s.Close()
+			return ctx.Err()
+		case <-t.C:
+			delay = min(2*delay, 50*time.Millisecond)
+			t.Reset(delay)
+		}
+	}
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+func (s *Server) beginShutdown() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.shutting = true
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	for c := range s.conns {
+		// Wake the read loop; it stops reading and the connection closes
+		// once its in-flight calls are answered.
+		c.draining.Store(true)
+		c.nc.SetReadDeadline(aLongTimeAgo)
+	}
+}
+
+// Close closes the listeners and every connection at once; running handlers
+// see their context cancelled and their responses are dropped.
+func (s *Server) Close() error {
+	s.beginShutdown()
+	s.mu.Lock()
+	conns := make([]*serverConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.closeHard(ErrServerClosed)
+	}
+	return nil
+}
+
+// isBenignReadErr tells whether a read loop error is a normal end.
+func isBenignReadErr(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed)
+}

@@ -1,0 +1,279 @@
+package workers
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-ini/ini"
+)
+
+// Worker types and dispatch types accepted in <app>_svr.conf.
+const (
+	Thread           = "thread"
+	Process          = "process"
+	ProcessCoroutine = "process_coroutine"
+	Simple           = "simple"
+	Custom           = "custom"
+)
+
+// DefaultStopTimeout is used when [app] stop_timeout is absent.
+const DefaultStopTimeout = 10 * time.Second
+
+// Config is a parsed <app>_svr.conf.
+type Config struct {
+	Path string      // the file it was read from ("" when parsed from bytes without a name)
+	App  AppConfig   // [app]
+	RPC  RPCConfig   // [rpc_server]
+	Self *SelfConfig // [self_server]; nil when the section is absent
+	File *ini.File   // the raw file, for the user's own sections
+}
+
+// AppConfig is the [app] section.
+type AppConfig struct {
+	Name        string        // name (required)
+	PidFile     string        // pid (required): pidfile path
+	LogFile     string        // log (optional): log file; empty = stderr
+	StopTimeout time.Duration // stop_timeout (optional, Go duration like "10s"): drain deadline; default 10s
+}
+
+// RPCConfig is the [rpc_server] section.
+type RPCConfig struct {
+	IP         string // ip (required)
+	Port       int    // port (required, 0..65535; 0 = any free port)
+	WorkerType string // worker_type: thread | process
+	WorkerSum  int    // worker_sum (>= 1)
+}
+
+// Addr is ip:port, ready for net.Listen.
+func (r RPCConfig) Addr() string { return net.JoinHostPort(r.IP, strconv.Itoa(r.Port)) }
+
+// SelfConfig is the [self_server] section. Simple dispatch yields one group named "simple".
+type SelfConfig struct {
+	DispatchType string // dispatch_type: simple | custom
+	WorkerType   string // worker_type: thread | process | process_coroutine
+	Groups       []GroupConfig
+}
+
+// GroupConfig is one self-server group ([self_groupN], or the implicit "simple" group).
+type GroupConfig struct {
+	Name         string // group_name (custom) or "simple"
+	WorkerSum    int    // worker_sum (>= 1)
+	CoroutineSum int    // coroutine_sum (>= 1) for process_coroutine; 1 otherwise
+}
+
+// LoadConfig reads and validates <app>_svr.conf. Errors name the file, section, key, the bad
+// value and the allowed values.
+func LoadConfig(path string) (*Config, error) {
+	f, err := ini.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("workers: read server config %s: %w", path, err)
+	}
+	return fromFile(f, path)
+}
+
+// ParseConfig is LoadConfig for bytes; name is used in error messages and as Config.Path.
+func ParseConfig(data []byte, name string) (*Config, error) {
+	f, err := ini.Load(data)
+	if err != nil {
+		return nil, fmt.Errorf("workers: parse server config %s: %w", name, err)
+	}
+	return fromFile(f, name)
+}
+
+// reader collects values from one file and formats errors uniformly.
+type reader struct {
+	f    *ini.File
+	path string
+}
+
+func (r reader) errf(section, key, format string, a ...any) error {
+	return fmt.Errorf("workers: %s: [%s] %s: %s", r.path, section, key, fmt.Sprintf(format, a...))
+}
+
+func (r reader) hasSection(name string) bool {
+	_, err := r.f.GetSection(name)
+	return err == nil
+}
+
+func (r reader) raw(section, key string) (string, bool) {
+	s, err := r.f.GetSection(section)
+	if err != nil || !s.HasKey(key) {
+		return "", false
+	}
+	return strings.TrimSpace(s.Key(key).String()), true
+}
+
+func (r reader) str(section, key, allowed string) (string, error) {
+	v, ok := r.raw(section, key)
+	if !ok {
+		return "", r.errf(section, key, "missing (want %s)", allowed)
+	}
+	if v == "" {
+		return "", r.errf(section, key, "empty value (want %s)", allowed)
+	}
+	return v, nil
+}
+
+func (r reader) oneOf(section, key string, allowed ...string) (string, error) {
+	want := strings.Join(allowed, " | ")
+	v, err := r.str(section, key, want)
+	if err != nil {
+		return "", err
+	}
+	for _, a := range allowed {
+		if v == a {
+			return v, nil
+		}
+	}
+	return "", r.errf(section, key, "bad value %q (allowed: %s)", v, want)
+}
+
+func (r reader) intIn(section, key string, lo, hi int) (int, error) {
+	want := fmt.Sprintf("an integer %d..%d", lo, hi)
+	v, err := r.str(section, key, want)
+	if err != nil {
+		return 0, err
+	}
+	n, perr := strconv.Atoi(v)
+	if perr != nil || n < lo || n > hi {
+		return 0, r.errf(section, key, "bad value %q (allowed: %s)", v, want)
+	}
+	return n, nil
+}
+
+// maxWorkers bounds worker_sum, coroutine_sum and group_sum to catch typos like 40000.
+const (
+	maxWorkers    = 1024
+	maxCoroutines = 1 << 20
+	maxGroups     = 256
+)
+
+func fromFile(f *ini.File, path string) (*Config, error) {
+	r := reader{f: f, path: path}
+	c := &Config{Path: path, File: f}
+	var err error
+	if !r.hasSection("app") {
+		return nil, fmt.Errorf("workers: %s: missing section [app] (keys: name, pid)", path)
+	}
+	if c.App.Name, err = r.str("app", "name", "the app name"); err != nil {
+		return nil, err
+	}
+	if c.App.PidFile, err = r.str("app", "pid", "a pidfile path"); err != nil {
+		return nil, err
+	}
+	c.App.LogFile, _ = r.raw("app", "log")
+	c.App.StopTimeout = DefaultStopTimeout
+	if v, ok := r.raw("app", "stop_timeout"); ok && v != "" {
+		d, perr := time.ParseDuration(v)
+		if perr != nil || d <= 0 {
+			return nil, r.errf("app", "stop_timeout", "bad value %q (allowed: a positive Go duration such as 10s or 1500ms)", v)
+		}
+		c.App.StopTimeout = d
+	}
+
+	if !r.hasSection("rpc_server") {
+		return nil, fmt.Errorf("workers: %s: missing section [rpc_server] (keys: ip, port, worker_type, worker_sum)", path)
+	}
+	if c.RPC.IP, err = r.str("rpc_server", "ip", "an IP address such as 0.0.0.0"); err != nil {
+		return nil, err
+	}
+	if net.ParseIP(c.RPC.IP) == nil {
+		return nil, r.errf("rpc_server", "ip", "bad value %q (allowed: an IP address such as 0.0.0.0 or 127.0.0.1)", c.RPC.IP)
+	}
+	if c.RPC.Port, err = r.intIn("rpc_server", "port", 0, 65535); err != nil {
+		return nil, err
+	}
+	if c.RPC.WorkerType, err = r.oneOf("rpc_server", "worker_type", Thread, Process); err != nil {
+		return nil, err
+	}
+	if c.RPC.WorkerSum, err = r.intIn("rpc_server", "worker_sum", 1, maxWorkers); err != nil {
+		return nil, err
+	}
+
+	if r.hasSection("self_server") {
+		if c.Self, err = r.self(); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func (r reader) self() (*SelfConfig, error) {
+	const sec = "self_server"
+	s := &SelfConfig{}
+	var err error
+	if s.DispatchType, err = r.oneOf(sec, "dispatch_type", Simple, Custom); err != nil {
+		return nil, err
+	}
+	if s.WorkerType, err = r.oneOf(sec, "worker_type", Thread, Process, ProcessCoroutine); err != nil {
+		return nil, err
+	}
+	if s.DispatchType == Simple {
+		g, err := r.group(sec, Simple, s.WorkerType)
+		if err != nil {
+			return nil, err
+		}
+		s.Groups = []GroupConfig{g}
+		return s, nil
+	}
+	n, err := r.intIn(sec, "group_sum", 1, maxGroups)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]string{}
+	for i := 0; i < n; i++ {
+		gs := fmt.Sprintf("self_group%d", i)
+		if !r.hasSection(gs) {
+			return nil, fmt.Errorf("workers: %s: missing section [%s] ([self_server] group_sum=%d wants [self_group0]..[self_group%d])", r.path, gs, n, n-1)
+		}
+		name, err := r.str(gs, "group_name", "a group name of letters, digits and _")
+		if err != nil {
+			return nil, err
+		}
+		if !validGroupName(name) {
+			return nil, r.errf(gs, "group_name", "bad value %q (allowed: letters, digits, '_' and '-')", name)
+		}
+		if prev, dup := seen[name]; dup {
+			return nil, r.errf(gs, "group_name", "duplicate group name %q (also in [%s])", name, prev)
+		}
+		seen[name] = gs
+		g, err := r.group(gs, name, s.WorkerType)
+		if err != nil {
+			return nil, err
+		}
+		s.Groups = append(s.Groups, g)
+	}
+	return s, nil
+}
+
+// group reads worker_sum (and coroutine_sum for process_coroutine) from section sec.
+func (r reader) group(sec, name, workerType string) (GroupConfig, error) {
+	g := GroupConfig{Name: name, CoroutineSum: 1}
+	var err error
+	if g.WorkerSum, err = r.intIn(sec, "worker_sum", 1, maxWorkers); err != nil {
+		return g, err
+	}
+	if workerType == ProcessCoroutine {
+		if g.CoroutineSum, err = r.intIn(sec, "coroutine_sum", 1, maxCoroutines); err != nil {
+			return g, err
+		}
+	} else if v, ok := r.raw(sec, "coroutine_sum"); ok {
+		return g, r.errf(sec, "coroutine_sum", "value %q given but [self_server] worker_type=%s (coroutine_sum is only for worker_type=process_coroutine)", v, workerType)
+	}
+	return g, nil
+}
+
+// validGroupName accepts names usable in file names and ps titles. '_' is fine: worker
+// identity is never parsed back out of a joined string (pysvrkit's bug).
+func validGroupName(s string) bool {
+	for _, c := range s {
+		ok := c == '_' || c == '-' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+		if !ok {
+			return false
+		}
+	}
+	return s != ""
+}

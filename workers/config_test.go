@@ -1,0 +1,172 @@
+package workers
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const seedConf = `[app]
+name=echo
+pid=/tmp/echo.pid
+
+[rpc_server]
+ip=0.0.0.0
+port=3000
+worker_type=thread
+worker_sum=4
+
+[self_server]
+dispatch_type=custom
+worker_type=process_coroutine
+group_sum=2
+
+[self_group0]
+group_name=event
+worker_sum=2
+coroutine_sum=3
+
+[self_group1]
+group_name=value_log
+worker_sum=2
+coroutine_sum=3
+`
+
+func TestLoadSeedConfig(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "echo_svr.conf")
+	if err := os.WriteFile(p, []byte(seedConf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Path != p || c.App.Name != "echo" || c.App.PidFile != "/tmp/echo.pid" || c.App.LogFile != "" || c.App.StopTimeout != DefaultStopTimeout {
+		t.Errorf("app = %+v", c.App)
+	}
+	if c.RPC != (RPCConfig{IP: "0.0.0.0", Port: 3000, WorkerType: Thread, WorkerSum: 4}) || c.RPC.Addr() != "0.0.0.0:3000" {
+		t.Errorf("rpc = %+v", c.RPC)
+	}
+	want := []GroupConfig{{"event", 2, 3}, {"value_log", 2, 3}}
+	if c.Self == nil || c.Self.DispatchType != Custom || c.Self.WorkerType != ProcessCoroutine || len(c.Self.Groups) != 2 ||
+		c.Self.Groups[0] != want[0] || c.Self.Groups[1] != want[1] {
+		t.Errorf("self = %+v", c.Self)
+	}
+	if g, ok := c.Self.Group("value_log"); !ok || g != want[1] {
+		t.Errorf("Group(value_log) = %+v %v", g, ok)
+	}
+	if c.File.Section("self_group1").Key("group_name").String() != "value_log" {
+		t.Error("raw file not kept")
+	}
+}
+
+func TestSimpleAndOptional(t *testing.T) {
+	c, err := ParseConfig([]byte(`[app]
+name=echo
+pid=/tmp/e.pid
+log=/tmp/e.log
+stop_timeout=1500ms
+[rpc_server]
+ip=127.0.0.1
+port=0
+worker_type=process
+worker_sum=2
+[self_server]
+dispatch_type=simple
+worker_type=thread
+worker_sum=3
+`), "x.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.App.LogFile != "/tmp/e.log" || c.App.StopTimeout != 1500*time.Millisecond {
+		t.Errorf("app = %+v", c.App)
+	}
+	if len(c.Self.Groups) != 1 || c.Self.Groups[0] != (GroupConfig{Simple, 3, 1}) {
+		t.Errorf("groups = %+v", c.Self.Groups)
+	}
+	c, err = ParseConfig([]byte("[app]\nname=a\npid=p\n[rpc_server]\nip=::1\nport=1\nworker_type=thread\nworker_sum=1\n"), "y")
+	if err != nil || c.Self != nil {
+		t.Fatalf("no self section: %v %+v", err, c)
+	}
+}
+
+func TestBadConfig(t *testing.T) {
+	base := map[string]string{
+		"app":         "name=echo\npid=/tmp/echo.pid\n",
+		"rpc_server":  "ip=0.0.0.0\nport=3000\nworker_type=thread\nworker_sum=4\n",
+		"self_server": "dispatch_type=custom\nworker_type=process_coroutine\ngroup_sum=1\n",
+		"self_group0": "group_name=event\nworker_sum=2\ncoroutine_sum=3\n",
+	}
+	order := []string{"app", "rpc_server", "self_server", "self_group0"}
+	build := func(sec, old, new string) []byte {
+		var b strings.Builder
+		for _, s := range order {
+			body := base[s]
+			if s == sec {
+				if old == "" {
+					body += new + "\n"
+				} else {
+					body = strings.Replace(body, old, new, 1)
+				}
+			}
+			if s == sec && old == "SECTION" {
+				continue
+			}
+			b.WriteString("[" + s + "]\n" + body)
+		}
+		return []byte(b.String())
+	}
+	cases := []struct {
+		sec, old, new string
+		want          []string
+	}{
+		{"app", "name=echo\n", "", []string{"bad.conf", "[app] name", "missing"}},
+		{"app", "pid=/tmp/echo.pid\n", "pid=\n", []string{"[app] pid", "empty"}},
+		{"app", "", "stop_timeout=soon", []string{"[app] stop_timeout", `"soon"`, "duration"}},
+		{"rpc_server", "ip=0.0.0.0", "ip=localhost", []string{"[rpc_server] ip", `"localhost"`, "IP address"}},
+		{"rpc_server", "port=3000", "port=70000", []string{"[rpc_server] port", `"70000"`, "0..65535"}},
+		{"rpc_server", "port=3000", "port=abc", []string{"[rpc_server] port", `"abc"`}},
+		{"rpc_server", "worker_type=thread", "worker_type=fork", []string{"[rpc_server] worker_type", `"fork"`, "thread | process"}},
+		{"rpc_server", "worker_sum=4", "worker_sum=0", []string{"[rpc_server] worker_sum", `"0"`, "1..1024"}},
+		{"rpc_server", "worker_sum=4\n", "", []string{"[rpc_server] worker_sum", "missing"}},
+		{"self_server", "dispatch_type=custom", "dispatch_type=fancy", []string{"[self_server] dispatch_type", `"fancy"`, "simple | custom"}},
+		{"self_server", "worker_type=process_coroutine", "worker_type=coroutine", []string{"[self_server] worker_type", `"coroutine"`, "thread | process | process_coroutine"}},
+		{"self_server", "group_sum=1", "group_sum=2", []string{"missing section [self_group1]", "group_sum=2"}},
+		{"self_server", "group_sum=1", "group_sum=x", []string{"[self_server] group_sum", `"x"`}},
+		{"self_group0", "group_name=event", "group_name=a b", []string{"[self_group0] group_name", `"a b"`}},
+		{"self_group0", "worker_sum=2", "worker_sum=-1", []string{"[self_group0] worker_sum", `"-1"`}},
+		{"self_group0", "coroutine_sum=3\n", "", []string{"[self_group0] coroutine_sum", "missing"}},
+		{"self_group0", "coroutine_sum=3", "coroutine_sum=0", []string{"[self_group0] coroutine_sum", `"0"`}},
+		{"rpc_server", "SECTION", "", []string{"missing section [rpc_server]"}},
+	}
+	for _, c := range cases {
+		_, err := ParseConfig(build(c.sec, c.old, c.new), "bad.conf")
+		if err == nil {
+			t.Errorf("%s %q->%q: no error", c.sec, c.old, c.new)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s %q->%q: error %q does not mention %q", c.sec, c.old, c.new, err, w)
+			}
+		}
+	}
+	// coroutine_sum without process_coroutine is a mistake worth reporting.
+	data := []byte("[app]\nname=a\npid=p\n[rpc_server]\nip=0.0.0.0\nport=1\nworker_type=thread\nworker_sum=1\n" +
+		"[self_server]\ndispatch_type=simple\nworker_type=thread\nworker_sum=2\ncoroutine_sum=3\n")
+	if _, err := ParseConfig(data, "c"); err == nil || !strings.Contains(err.Error(), "[self_server] coroutine_sum") {
+		t.Errorf("coroutine_sum with thread: %v", err)
+	}
+	// duplicate group names
+	data = []byte("[app]\nname=a\npid=p\n[rpc_server]\nip=0.0.0.0\nport=1\nworker_type=thread\nworker_sum=1\n" +
+		"[self_server]\ndispatch_type=custom\nworker_type=thread\ngroup_sum=2\n[self_group0]\ngroup_name=g\nworker_sum=1\n[self_group1]\ngroup_name=g\nworker_sum=1\n")
+	if _, err := ParseConfig(data, "c"); err == nil || !strings.Contains(err.Error(), "duplicate") {
+		t.Errorf("duplicate group: %v", err)
+	}
+	if _, err := LoadConfig(filepath.Join(t.TempDir(), "nope.conf")); err == nil || !strings.Contains(err.Error(), "nope.conf") {
+		t.Errorf("missing file: %v", err)
+	}
+}

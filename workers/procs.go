@@ -1,0 +1,211 @@
+package workers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// ProcSpec describes one supervised worker process.
+type ProcSpec struct {
+	Name       string     // for logs, e.g. "rpc worker 2"
+	Path       string     // executable; "" = os.Executable()
+	Args       []string   // full argv; Args[0] is the title ps shows
+	Env        []string   // full environment
+	ExtraFiles []*os.File // inherited as fd 3, 4, ...; owned by the caller, kept open while running
+	Stdout     io.Writer  // nil = os.Stdout
+	Stderr     io.Writer  // nil = os.Stderr
+	// RestartOnSuccess restarts the process when it exits with status 0 (rpc workers).
+	// When false, exit status 0 means the worker is done (self workers whose handlers all
+	// returned nil).
+	RestartOnSuccess bool
+}
+
+// ProcOptions configures StartProcs. Zero values: Backoff defaults, KillAfter 10s, Log discards.
+type ProcOptions struct {
+	Log       *slog.Logger
+	Backoff   Backoff
+	KillAfter time.Duration // after ctx is cancelled: SIGTERM, then SIGKILL after this long
+}
+
+// Procs is a running set of supervised worker processes.
+type Procs struct {
+	opts     ProcOptions
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	pids     map[int]int // spec index -> current pid (0 when not running)
+	restarts atomic.Int64
+}
+
+// StartProcs starts one process per spec and supervises them until ctx is cancelled: a
+// process that exits is started again (same spec, so the same role and index) after a
+// backoff delay, and the restart is logged. Every child gets SIGTERM when the supervising
+// thread dies (Pdeathsig). When ctx is cancelled each child gets SIGTERM and, after
+// KillAfter, SIGKILL. If a process cannot be started at all, the ones already started are
+// stopped and the error is returned.
+func StartProcs(ctx context.Context, specs []ProcSpec, opts ProcOptions) (*Procs, error) {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.KillAfter <= 0 {
+		opts.KillAfter = 10 * time.Second
+	}
+	opts.Backoff = opts.Backoff.withDefaults()
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("workers: find own executable: %w", err)
+	}
+	p := &Procs{opts: opts, pids: map[int]int{}}
+	ctx, cancel := context.WithCancel(ctx)
+	started := make(chan error, len(specs))
+	for i, s := range specs {
+		if s.Path == "" {
+			s.Path = exe
+		}
+		p.wg.Add(1)
+		go p.supervise(ctx, i, s, started)
+	}
+	var first error
+	for range specs {
+		if err := <-started; err != nil && first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		cancel()
+		p.wg.Wait()
+		return nil, first
+	}
+	go func() { p.wg.Wait(); cancel() }()
+	return p, nil
+}
+
+// Wait blocks until every supervised process has exited for good (after ctx is cancelled
+// and the processes are stopped, or all finished).
+func (p *Procs) Wait() { p.wg.Wait() }
+
+// PIDs returns the pids of the processes running now.
+func (p *Procs) PIDs() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []int
+	for _, pid := range p.pids {
+		if pid != 0 {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// Restarts is how many times a process was started again after exiting.
+func (p *Procs) Restarts() int64 { return p.restarts.Load() }
+
+func (p *Procs) setPID(i, pid int) {
+	p.mu.Lock()
+	p.pids[i] = pid
+	p.mu.Unlock()
+}
+
+// supervise runs spec i for the life of ctx. It keeps its goroutine on one OS thread so
+// Pdeathsig (which fires when the *thread* that started the child exits) only fires when
+// the whole master dies (golang/go#27505).
+func (p *Procs) supervise(ctx context.Context, i int, s ProcSpec, started chan<- error) {
+	defer p.wg.Done()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	log := p.opts.Log.With("child", s.Name)
+	r := restarts{b: p.opts.Backoff}
+	first := true
+	for {
+		cmd := command(s)
+		began := time.Now()
+		err := cmd.Start()
+		if first {
+			first = false
+			if err != nil {
+				started <- fmt.Errorf("workers: start %s (%s): %w", s.Name, s.Path, err)
+				return
+			}
+			started <- nil
+		}
+		if err == nil {
+			p.setPID(i, cmd.Process.Pid)
+			log.Info("worker process started", "pid", cmd.Process.Pid)
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			select {
+			case err = <-exited:
+			case <-ctx.Done():
+				p.terminate(log, cmd, exited)
+				p.setPID(i, 0)
+				return
+			}
+			p.setPID(i, 0)
+			if err == nil && !s.RestartOnSuccess {
+				log.Info("worker process finished", "pid", cmd.Process.Pid)
+				return
+			}
+			if err == nil {
+				err = errors.New("exited with status 0")
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		d := r.failed(time.Since(began))
+		lvl, msg := slog.LevelWarn, "worker process died; restarting"
+		if r.streak >= CrashLoopAfter {
+			lvl, msg = slog.LevelError, "worker process crash loop; restarting"
+		}
+		log.Log(ctx, lvl, msg, "err", err, "failures_in_a_row", r.streak, "restart_in", d)
+		if !sleep(ctx.Done(), d) {
+			return
+		}
+		p.restarts.Add(1)
+	}
+}
+
+// terminate sends SIGTERM, waits up to KillAfter, then SIGKILLs.
+func (p *Procs) terminate(log *slog.Logger, cmd *exec.Cmd, exited <-chan error) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	t := time.NewTimer(p.opts.KillAfter)
+	defer t.Stop()
+	select {
+	case <-exited:
+		return
+	case <-t.C:
+	}
+	log.Error("worker process did not stop in time; killing", "pid", cmd.Process.Pid, "after", p.opts.KillAfter)
+	_ = cmd.Process.Kill()
+	<-exited
+}
+
+func command(s ProcSpec) *exec.Cmd {
+	cmd := &exec.Cmd{
+		Path:       s.Path,
+		Args:       s.Args,
+		Env:        s.Env,
+		ExtraFiles: s.ExtraFiles,
+		Stdout:     s.Stdout,
+		Stderr:     s.Stderr,
+		SysProcAttr: &syscall.SysProcAttr{
+			Pdeathsig: syscall.SIGTERM,
+		},
+	}
+	if cmd.Stdout == nil {
+		cmd.Stdout = os.Stdout
+	}
+	if cmd.Stderr == nil {
+		cmd.Stderr = os.Stderr
+	}
+	return cmd
+}
