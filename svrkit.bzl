@@ -21,11 +21,14 @@ _RUNTIME = [
 
 _GENERATOR = Label("//gen/cmd/svrkit")
 
+_CTL_TEMPLATE = Label("//bazel:svrkit_ctl.sh.tpl")
+
 def svrkit_service(
         name,
         idl,
         importpath,
         srcs = [],
+        test_srcs = [],
         app = None,
         deps = [],
         visibility = None,
@@ -38,6 +41,8 @@ def svrkit_service(
       importpath: Go import path of the package holding the service; the typed
         client library gets importpath + "/api/" + app.
       srcs: the user's handler files (<app>_rpc_handler.go, self handlers, ...).
+      test_srcs: the user's own test files, added to <name>_test (they may call
+        startTestService from the generated test).
       app: the IDL's app name when it differs from name.
       deps: extra Go dependencies of the handler files.
       visibility: visibility of the client library, conf files and binaries.
@@ -48,8 +53,9 @@ def svrkit_service(
       <name>_cli: go_library, the typed client (importpath + "/api/" + app).
       <name>_svr: go_binary, the service (flags -f conf, -d, -s stop|status).
       <name>_test: go_test, starts the service in-process and calls every API.
-      <name>_svr.conf, <name>_cli.conf: the generated configuration files.
-      <name>: sh_binary, the control script (start|stop|restart|status).
+      <name>_svr_conf, <name>_cli_conf: the generated configuration files.
+      <name>_ctl: sh_binary, the control script (start|stop|restart|status),
+        run with `bazel run //pkg:<name>_ctl -- start`.
     """
     app = app or name
     out = "_%s_gen/" % name
@@ -87,13 +93,13 @@ def svrkit_service(
     )
 
     native.filegroup(
-        name = name + "_svr.conf",
+        name = name + "_svr_conf",
         srcs = [files["svr_conf"]],
         visibility = visibility,
         **kwargs
     )
     native.filegroup(
-        name = name + "_cli.conf",
+        name = name + "_cli_conf",
         srcs = [files["cli_conf"]],
         visibility = visibility,
         **kwargs
@@ -119,35 +125,28 @@ def svrkit_service(
 
     go_test(
         name = name + "_test",
-        srcs = gen_srcs + [files["test"]] + srcs,
+        srcs = gen_srcs + [files["test"]] + srcs + test_srcs,
         deps = server_deps,
         **kwargs
     )
 
-    # The control script finds the binary and conf through environment
-    # variables set by this launcher, relative to the runfiles root that
-    # `bazel run` uses as the working directory.
+    # The control script, pointed at the binary and conf in the runfiles tree.
     native.genrule(
-        name = name + "_launcher",
-        srcs = [files["script"], ":" + name + "_svr", files["svr_conf"]],
-        outs = [out + app + "_launcher.sh"],
-        cmd = "\n".join([
-            "cat > $@ <<'EOF'",
-            "#!/bin/sh",
-            "# Runs the generated control script with the binary and conf from runfiles.",
-            "here=$${RUNFILES_DIR:-$$0.runfiles/$${TEST_WORKSPACE:-}}",
-            "[ -d \"$$here\" ] || here=$$(pwd)",
-            "EOF",
-            "printf 'cd \"%%s\" 2>/dev/null || true\\n' '.' >> $@",
-            "printf 'SVRKIT_SVR_BIN=\"$$(pwd)/%s\"; export SVRKIT_SVR_BIN\\n' '$(rootpath :%s_svr)' >> $@" % name,
-            "printf 'SVRKIT_SVR_CONF=\"$${SVRKIT_SVR_CONF:-$$(pwd)/%s}\"; export SVRKIT_SVR_CONF\\n' '$(rootpath %s)' >> $@" % files["svr_conf"],
-            "printf 'exec sh \"$$(pwd)/%s\" \"$$@\"\\n' '$(rootpath %s)' >> $@" % files["script"],
+        name = name + "_ctl_sh",
+        srcs = [_CTL_TEMPLATE, files["script"], ":" + name + "_svr", files["svr_conf"]],
+        outs = [out + app + "_ctl.sh"],
+        cmd = " ".join([
+            "sed",
+            "-e 's|@SVR@|$(rootpath :%s_svr)|'" % name,
+            "-e 's|@CONF@|$(rootpath %s)|'" % files["svr_conf"],
+            "-e 's|@SCRIPT@|$(rootpath %s)|'" % files["script"],
+            "$(execpath %s) > $@" % _CTL_TEMPLATE,
         ]),
         **kwargs
     )
     native.sh_binary(
-        name = name,
-        srcs = [out + app + "_launcher.sh"],
+        name = name + "_ctl",
+        srcs = [out + app + "_ctl.sh"],
         data = [":" + name + "_svr", files["script"], files["svr_conf"], files["cli_conf"]],
         visibility = visibility,
         **kwargs

@@ -267,3 +267,28 @@ func TestDecodeHostileBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestReady(t *testing.T) {
+	a, _ := AppendRequest(nil, 1, "echo", "x")
+	b, _ := AppendRequest(nil, 2, "echo", "y")
+	stream := append(a, b[:3]...)
+	d := NewDecoder(bytes.NewReader(stream), Limits{})
+	if d.Ready() {
+		t.Fatal("ready before reading")
+	}
+	var m Message
+	if err := d.Next(&m); err != nil || m.ID != 1 {
+		t.Fatal(err)
+	}
+	if d.Buffered() != 3 || d.Ready() {
+		t.Fatalf("partial message: buffered %d, ready %v", d.Buffered(), d.Ready())
+	}
+	d2 := NewDecoder(bytes.NewReader(append(append([]byte{}, a...), b...)), Limits{})
+	_ = d2.Next(&m)
+	if !d2.Ready() {
+		t.Fatal("complete message buffered but not ready")
+	}
+	if err := d2.Next(&m); err != nil || m.ID != 2 {
+		t.Fatalf("after Ready: %d %v", m.ID, err)
+	}
+}

@@ -51,6 +51,28 @@ func NewDecoder(r io.Reader, lim Limits) *Decoder {
 // messages (0 means the next Next will read from the stream).
 func (d *Decoder) Buffered() int { return d.end - d.start }
 
+// Ready reports whether Next will return without reading from the stream:
+// a complete message (or a frame error) is already buffered.
+func (d *Decoder) Ready() bool {
+	if d.ferr != nil {
+		return true
+	}
+	if d.start == d.end {
+		return false
+	}
+	if d.sc.pos == 0 && len(d.sc.stack) == 1 && d.sc.stack[0] == 1 {
+		if d.checkStart() != nil {
+			return true
+		}
+	}
+	_, done, err := d.sc.scan(d.buf[d.start:d.end])
+	if err != nil {
+		d.fail(err)
+		return true
+	}
+	return done
+}
+
 // Next decodes the next complete message into m. It returns io.EOF at a clean
 // end of stream, a wrapped io.ErrUnexpectedEOF when the stream ends inside a
 // message, a *FrameError for a malformed or oversized message (sticky: the

@@ -3,6 +3,7 @@ package codec
 import (
 	"fmt"
 	"math"
+	"reflect"
 
 	"github.com/shamaton/msgpack/v2"
 )
@@ -116,6 +117,7 @@ func decodeValue(raw []byte, dst any) error {
 		if err := msgpack.UnmarshalAsMap(raw, dst); err != nil {
 			return fmt.Errorf("decode into %T: %w", dst, err)
 		}
+		normalize(reflect.ValueOf(dst))
 		return nil
 	}
 	if err != nil {

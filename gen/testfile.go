@@ -13,22 +13,34 @@ func (g *generator) testFile() string {
 	q := g.pkg + "."
 	fmt.Fprintf(&b, "%s\n\npackage main\n\n%s", Header, g.mainImports())
 	fmt.Fprintf(&b, `
-// TestAPIs starts the %s service in this process (rpc server on 127.0.0.1 at a free port,
-// self workers as goroutines) and calls every rpc API once through the generated client
-// with sample arguments. The stub handlers echo their first argument (or its first
-// field); the checks expect that, so after you change a handler, update what you expect
-// by changing the stub or treat the reported value as the new behaviour.
+// TestAPIs starts the %[1]s service in this process and calls every rpc API once through
+// the generated client with sample arguments. It checks that every call succeeds (no
+// transport, decoding or handler error) and logs each reply (go test -v shows them); it
+// asserts nothing about the values, so it keeps passing when you give the handlers real
+// work. Check your handlers' results in a test file of your own, with startTestService.
 func TestAPIs(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	cli := startTestService(t)
+`, g.app)
+	for _, api := range g.spec.Server.APIs {
+		b.WriteString(g.testCall(api))
+	}
+	fmt.Fprintf(&b, `}
+
+// startTestService starts the %[1]s service in this process (rpc server on 127.0.0.1 at a
+// free port, thread model, one of each self worker as a goroutine) and returns a client
+// connected to it. Both are stopped when the test ends.
+func startTestService(t testing.TB) *%[2]sClient {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := &workers.Config{
-		App: workers.AppConfig{Name: %q, StopTimeout: 5 * time.Second},
+		App: workers.AppConfig{Name: %[1]q, StopTimeout: 5 * time.Second},
 		RPC: workers.RPCConfig{IP: "127.0.0.1", WorkerType: workers.Thread, WorkerSum: 4},
-`, g.app, g.app)
+`, g.app, q)
 	if s := g.spec.Self; s != nil {
 		fmt.Fprintf(&b, "\t\tSelf: &workers.SelfConfig{DispatchType: %q, WorkerType: workers.Thread, Groups: []workers.GroupConfig{\n", s.DispatchType)
 		if s.DispatchType == "simple" {
@@ -41,16 +53,18 @@ func TestAPIs(t *testing.T) {
 		b.WriteString("\t\t}},\n")
 	}
 	fmt.Fprintf(&b, `	}
-	run, err := service.Start(ctx, app(), cfg, ln)
+	run, err := service.Start(context.Background(), app(), cfg, ln)
 	if err != nil {
 		ln.Close()
 		t.Fatal(err)
 	}
-	defer func() {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
 		if err := run.Stop(ctx); err != nil {
 			t.Errorf("stop: %%v", err)
 		}
-	}()
+	})
 	cli, err := %sNewClientFromConfig(&router.Config{
 		Mode:    "hashring",
 		Servers: []router.Server{{Addr: ln.Addr().String(), Weight: 100}},
@@ -58,12 +72,10 @@ func TestAPIs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cli.Close()
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}
 `, q)
-	for _, api := range g.spec.Server.APIs {
-		b.WriteString(g.testCall(api))
-	}
-	b.WriteString("}\n")
 	return b.String()
 }
 
@@ -81,11 +93,7 @@ func (g *generator) testCall(api *idl.API) string {
 		return b.String()
 	}
 	fmt.Fprintf(&b, "\t\tgot, err := %s\n\t\tif err != nil {\n\t\t\tt.Fatalf(\"%s: %%v\", err)\n\t\t}\n", call, api.Name)
-	if e := g.echoOf(api); e.ok && isScalar(e.typ) {
-		fmt.Fprintf(&b, "\t\tif want := %s; got != want {\n\t\t\tt.Errorf(\"%s returned %%#v, want %%#v\", got, want)\n\t\t}\n", g.sample(e.typ, q), api.Name)
-	} else {
-		fmt.Fprintf(&b, "\t\tt.Logf(\"%s returned %%#v\", got)\n", api.Name)
-	}
+	fmt.Fprintf(&b, "\t\tt.Logf(\"%s returned %%#v\", got)\n", api.Name)
 	b.WriteString("\t})\n")
 	return b.String()
 }

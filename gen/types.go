@@ -100,14 +100,6 @@ func hasProto(t idl.Type) bool {
 	return t.Elem != nil && hasProto(*t.Elem)
 }
 
-func isScalar(t idl.Type) bool {
-	switch t.Kind {
-	case idl.String, idl.Bool, idl.Int, idl.Float:
-		return true
-	}
-	return false
-}
-
 func sameType(a, b idl.Type) bool { return a.String() == b.String() }
 
 // echo describes what a generated handler stub returns: the first argument, or its
@@ -117,8 +109,6 @@ type echo struct {
 	ok   bool     // the stub returns part of its input
 	expr string   // in the handler, e.g. msg.Value
 	typ  idl.Type // the echoed value's type
-	// sample is the expression the test must pass to get the echoed value back.
-	sampleField string // "" = the argument itself; else the proto field's Go name
 }
 
 func (g *generator) echoOf(a *idl.API) echo {
@@ -130,7 +120,7 @@ func (g *generator) echoOf(a *idl.API) echo {
 	if arg.Type.Kind == idl.ProtoKind {
 		if p := g.spec.Proto(arg.Type.Proto); p != nil && len(p.Fields) > 0 {
 			f := p.Fields[0]
-			cands = append(cands, echo{ok: true, expr: arg.GoName + "." + f.GoName, typ: f.Type, sampleField: f.GoName})
+			cands = append(cands, echo{ok: true, expr: arg.GoName + "." + f.GoName, typ: f.Type})
 		}
 	}
 	whole := echo{ok: true, expr: arg.GoName, typ: arg.Type}

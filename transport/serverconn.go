@@ -85,7 +85,7 @@ func (c *serverConn) readLoop() {
 	var m codec.Message
 	corked := false
 	for {
-		if corked && c.dec.Buffered() == 0 {
+		if corked && !c.dec.Ready() {
 			c.w.uncork() // the batch is done: one write for its responses
 			corked = false
 		}
@@ -130,7 +130,7 @@ func (c *serverConn) readLoop() {
 		c.refs.Add(1)
 		s.inflight.Add(1)
 		if h.inlineOK() {
-			if !corked && c.dec.Buffered() > 0 {
+			if !corked && c.dec.Ready() {
 				c.w.cork()
 				corked = true
 			}

@@ -570,3 +570,27 @@ func TestNotifyThenCloseDelivers(t *testing.T) {
 		t.Fatalf("%d of 1000 notifications sent before Close arrived", n)
 	}
 }
+
+func TestReplyNotHeldBehindPartialRequest(t *testing.T) {
+	ts := startServer(t, ServerOptions{})
+	nc := rawConn(t, ts.addr)
+	dec := codec.NewDecoder(nc, codec.Limits{})
+	var m codec.Message
+	for i := range 40 { // make echo eligible for inline dispatch
+		out, _ := codec.AppendRequest(nil, uint32(i), "echo", "warm")
+		nc.Write(out)
+		if err := dec.Next(&m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, _ := codec.AppendRequest(nil, 100, "echo", "a")
+	b, _ := codec.AppendRequest(nil, 101, "echo", "b")
+	nc.Write(append(a, b[:3]...))
+	if err := dec.Next(&m); err != nil || m.ID != 100 {
+		t.Fatalf("reply to a complete request held back: %d %v", m.ID, err)
+	}
+	nc.Write(b[3:])
+	if err := dec.Next(&m); err != nil || m.ID != 101 {
+		t.Fatalf("%d %v", m.ID, err)
+	}
+}

@@ -15,14 +15,30 @@ import (
 	"example.com/svc/api/echo"
 )
 
-// TestAPIs starts the echo service in this process (rpc server on 127.0.0.1 at a free port,
-// self workers as goroutines) and calls every rpc API once through the generated client
-// with sample arguments. The stub handlers echo their first argument (or its first
-// field); the checks expect that, so after you change a handler, update what you expect
-// by changing the stub or treat the reported value as the new behaviour.
+// TestAPIs starts the echo service in this process and calls every rpc API once through
+// the generated client with sample arguments. It checks that every call succeeds (no
+// transport, decoding or handler error) and logs each reply (go test -v shows them); it
+// asserts nothing about the values, so it keeps passing when you give the handlers real
+// work. Check your handlers' results in a test file of your own, with startTestService.
 func TestAPIs(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	cli := startTestService(t)
+
+	t.Run("echo", func(t *testing.T) {
+		got, err := cli.Echo(ctx, echo.Echomsg{Value: "testtest"})
+		if err != nil {
+			t.Fatalf("echo: %v", err)
+		}
+		t.Logf("echo returned %#v", got)
+	})
+}
+
+// startTestService starts the echo service in this process (rpc server on 127.0.0.1 at a
+// free port, thread model, one of each self worker as a goroutine) and returns a client
+// connected to it. Both are stopped when the test ends.
+func startTestService(t testing.TB) *echo.Client {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -35,16 +51,18 @@ func TestAPIs(t *testing.T) {
 			{Name: "value", WorkerSum: 1, CoroutineSum: 1},
 		}},
 	}
-	run, err := service.Start(ctx, app(), cfg, ln)
+	run, err := service.Start(context.Background(), app(), cfg, ln)
 	if err != nil {
 		ln.Close()
 		t.Fatal(err)
 	}
-	defer func() {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
 		if err := run.Stop(ctx); err != nil {
 			t.Errorf("stop: %v", err)
 		}
-	}()
+	})
 	cli, err := echo.NewClientFromConfig(&router.Config{
 		Mode:    "hashring",
 		Servers: []router.Server{{Addr: ln.Addr().String(), Weight: 100}},
@@ -52,15 +70,6 @@ func TestAPIs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cli.Close()
-
-	t.Run("echo", func(t *testing.T) {
-		got, err := cli.Echo(ctx, echo.Echomsg{Value: "testtest"})
-		if err != nil {
-			t.Fatalf("echo: %v", err)
-		}
-		if want := "testtest"; got != want {
-			t.Errorf("echo returned %#v, want %#v", got, want)
-		}
-	})
+	t.Cleanup(func() { cli.Close() })
+	return cli
 }

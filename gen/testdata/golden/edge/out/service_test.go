@@ -15,44 +15,15 @@ import (
 	servicepkg "example.com/svc/api/service"
 )
 
-// TestAPIs starts the service service in this process (rpc server on 127.0.0.1 at a free port,
-// self workers as goroutines) and calls every rpc API once through the generated client
-// with sample arguments. The stub handlers echo their first argument (or its first
-// field); the checks expect that, so after you change a handler, update what you expect
-// by changing the stub or treat the reported value as the new behaviour.
+// TestAPIs starts the service service in this process and calls every rpc API once through
+// the generated client with sample arguments. It checks that every call succeeds (no
+// transport, decoding or handler error) and logs each reply (go test -v shows them); it
+// asserts nothing about the values, so it keeps passing when you give the handlers real
+// work. Check your handlers' results in a test file of your own, with startTestService.
 func TestAPIs(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := &workers.Config{
-		App: workers.AppConfig{Name: "service", StopTimeout: 5 * time.Second},
-		RPC: workers.RPCConfig{IP: "127.0.0.1", WorkerType: workers.Thread, WorkerSum: 4},
-		Self: &workers.SelfConfig{DispatchType: "custom", WorkerType: workers.Thread, Groups: []workers.GroupConfig{
-			{Name: "a-b", WorkerSum: 1, CoroutineSum: 1},
-			{Name: "c_d", WorkerSum: 1, CoroutineSum: 1},
-		}},
-	}
-	run, err := service.Start(ctx, app(), cfg, ln)
-	if err != nil {
-		ln.Close()
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := run.Stop(ctx); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	}()
-	cli, err := servicepkg.NewClientFromConfig(&router.Config{
-		Mode:    "hashring",
-		Servers: []router.Server{{Addr: ln.Addr().String(), Weight: 100}},
-	}, router.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
+	cli := startTestService(t)
 
 	t.Run("go", func(t *testing.T) {
 		got, err := cli.Go(ctx, servicepkg.Node{Type: nil, M: map[string]map[string]int64{"key": map[string]int64{"key": int64(1)}}, UserId: int64(1)}, []any{"testtest", int64(1)}, float64(1.5), "testtest")
@@ -73,9 +44,7 @@ func TestAPIs(t *testing.T) {
 		if err != nil {
 			t.Fatalf("count: %v", err)
 		}
-		if want := int64(1); got != want {
-			t.Errorf("count returned %#v, want %#v", got, want)
-		}
+		t.Logf("count returned %#v", got)
 	})
 
 	t.Run("k", func(t *testing.T) {
@@ -85,4 +54,44 @@ func TestAPIs(t *testing.T) {
 		}
 		t.Logf("k returned %#v", got)
 	})
+}
+
+// startTestService starts the service service in this process (rpc server on 127.0.0.1 at a
+// free port, thread model, one of each self worker as a goroutine) and returns a client
+// connected to it. Both are stopped when the test ends.
+func startTestService(t testing.TB) *servicepkg.Client {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &workers.Config{
+		App: workers.AppConfig{Name: "service", StopTimeout: 5 * time.Second},
+		RPC: workers.RPCConfig{IP: "127.0.0.1", WorkerType: workers.Thread, WorkerSum: 4},
+		Self: &workers.SelfConfig{DispatchType: "custom", WorkerType: workers.Thread, Groups: []workers.GroupConfig{
+			{Name: "a-b", WorkerSum: 1, CoroutineSum: 1},
+			{Name: "c_d", WorkerSum: 1, CoroutineSum: 1},
+		}},
+	}
+	run, err := service.Start(context.Background(), app(), cfg, ln)
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := run.Stop(ctx); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	cli, err := servicepkg.NewClientFromConfig(&router.Config{
+		Mode:    "hashring",
+		Servers: []router.Server{{Addr: ln.Addr().String(), Weight: 100}},
+	}, router.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return cli
 }
