@@ -51,7 +51,7 @@ func TestSmoke(t *testing.T) {
 		t.Fatalf("a run failed:\n%s\nstderr:\n%s", table, errOut.String())
 	}
 	for _, want := range []string{"| seq | raw TCP | 300 |", "| seq | gRPC-Go |", "| seq | net/rpc |", "| seq | svrkit thread |",
-		"| seq | svrkit process |", "| notify | svrkit thread +router |", "| conc | svrkit thread | 300 |", "| notify | net/rpc | - |"} {
+		"| seq | svrkit process |", "| notify | svrkit thread +echo client |", "| conc | svrkit thread +echo client | 300 |", "| conc | svrkit thread | 300 |", "| notify | net/rpc | - |"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)
 		}

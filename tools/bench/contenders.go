@@ -102,7 +102,7 @@ func pickContenders(peers, models string, withRouter bool) ([]contender, error) 
 		cs = append(cs, contender{name: "svrkit " + m, start: svrkitStarter(m), dial: dialSvrkit, idle: plainIdle})
 	}
 	if withRouter {
-		cs = append(cs, contender{name: "svrkit " + ms[0] + " +router", start: svrkitStarter(ms[0]), dial: dialRouter, idle: nil})
+		cs = append(cs, contender{name: "svrkit " + ms[0] + " +echo client", start: svrkitStarter(ms[0]), dial: dialGenerated, idle: nil})
 	}
 	return cs, nil
 }

@@ -59,7 +59,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	conns := fs.Int("conns", 1, "connections shared by the callers in conc mode")
 	models := fs.String("models", "thread,process", "svrkit rpc worker models to run (thread, process)")
 	peers := fs.String("peers", "raw,grpc,netrpc", "peers to run beside svrkit (raw, grpc, netrpc; empty for none)")
-	withRouter := fs.Bool("router", true, "also run svrkit through router.Client (what the generated echo client uses)")
+	withRouter := fs.Bool("router", true, "also run svrkit through the generated echo client (examples/echo/api/echo, router.Client underneath)")
 	quick := fs.Bool("quick", false, "short run: 50,000 calls, 2,000 idle connections")
 	idle := fs.Int("idle", 10_000, "idle connections in idle mode")
 	inproc := fs.Bool("inproc", false, "run servers in this process (no pinning, no per-server RSS)")

@@ -237,3 +237,33 @@ func pinSelf(taskset, cpus string, n int) error {
 }
 
 var errUnsupported = errors.New("not supported")
+
+// treeSyscalls sums the read- and write-family syscall counters (syscr +
+// syscw of /proc/<pid>/io) of pid and its descendants; pid 0 means this process.
+func treeSyscalls(pid int) int64 {
+	if pid == 0 {
+		return ioSyscalls("self")
+	}
+	var n int64
+	for _, p := range tree(pid) {
+		n += ioSyscalls(strconv.Itoa(p))
+	}
+	return n
+}
+
+func ioSyscalls(pid string) int64 {
+	b, err := os.ReadFile(filepath.Join("/proc", pid, "io"))
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, line := range strings.Split(string(b), "\n") {
+		for _, k := range []string{"syscr:", "syscw:"} {
+			if v, ok := strings.CutPrefix(line, k); ok {
+				x, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				n += x
+			}
+		}
+	}
+	return n
+}

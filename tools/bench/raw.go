@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -180,7 +181,8 @@ func (c *rawPingPong) close() error { return c.nc.Close() }
 // rawMux multiplexes goroutines over one raw connection: callers append
 // frames to a shared buffer and kick a flusher goroutine, which writes
 // everything queued in one syscall (so callers that run while it is busy or
-// not yet scheduled share a write); a reader goroutine routes replies by id.
+// not yet scheduled share a write; the flusher yields once before taking
+// the buffer so that runnable callers get to append first); a reader goroutine routes replies by id.
 type rawMux struct {
 	nc      net.Conn
 	wmu     sync.Mutex
@@ -209,6 +211,7 @@ func (m *rawMux) flushLoop() {
 	defer close(m.flushed)
 	var out []byte
 	for range m.kick {
+		runtime.Gosched() // let callers that are ready queue their frames too
 		m.wmu.Lock()
 		out, m.buf = m.buf, out[:0]
 		m.kicked = false

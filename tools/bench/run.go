@@ -25,6 +25,9 @@ type result struct {
 	dur        time.Duration // wall time of the measured part
 	lat        *hist         // nil when latency is not measured
 	cpu        time.Duration // client + server CPU over the measured part
+	srvCPU     time.Duration // server child's CPU (0 when in-process)
+	cliSys     int64         // client read/write syscalls over the measured part
+	srvSys     int64         // server child's read/write syscalls (0 when in-process)
 	allocs     uint64        // client-process mallocs over the measured part
 	rss        int64         // server RSS after the run (bytes; 0 unknown)
 	note       string
@@ -42,15 +45,18 @@ func (r result) rate() float64 {
 type meter struct {
 	pid     int
 	cpu     time.Duration
+	srv     time.Duration
 	mallocs uint64
+	cliSys  int64
+	srvSys  int64
 }
 
 func startMeter(pid int) meter {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	m := meter{pid: pid, cpu: selfCPU(), mallocs: ms.Mallocs}
+	m := meter{pid: pid, cpu: selfCPU(), mallocs: ms.Mallocs, cliSys: treeSyscalls(0)}
 	if pid != 0 {
-		m.cpu += treeCPU(pid)
+		m.srv, m.srvSys = treeCPU(pid), treeSyscalls(pid)
 	}
 	return m
 }
@@ -59,10 +65,11 @@ func (m meter) stop(r *result) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	cpu := selfCPU()
+	r.cliSys = treeSyscalls(0) - m.cliSys
 	if m.pid != 0 {
-		cpu += treeCPU(m.pid)
+		r.srvCPU, r.srvSys = treeCPU(m.pid)-m.srv, treeSyscalls(m.pid)-m.srvSys
 	}
-	r.cpu, r.allocs = cpu-m.cpu, ms.Mallocs-m.mallocs
+	r.cpu, r.allocs = cpu-m.cpu+r.srvCPU, ms.Mallocs-m.mallocs
 }
 
 // runOne starts c's server, runs mode against it and stops it.

@@ -11,19 +11,16 @@ import (
 	"time"
 
 	"github.com/svrkit/svrkit/codec"
+	"github.com/svrkit/svrkit/examples/echo/api/echo"
 	"github.com/svrkit/svrkit/router"
 	"github.com/svrkit/svrkit/service"
 	"github.com/svrkit/svrkit/transport"
 	"github.com/svrkit/svrkit/workers"
 )
 
-// Echomsg is the seed IDL's proto "echomsg", as svrkit gen writes it.
-type Echomsg struct {
-	Value string `msgpack:"value"` // string
-}
-
 // echoApp is the seed's echo service as its generated echo_svr.go registers
-// it (codec.DecodeParams into the proto struct, then the handler), except
+// it (codec.DecodeParams into the generated proto struct echo.Echomsg, then
+// the handler), except
 // that the handler returns the whole struct (the same payload both ways, like
 // the peers). "notify" counts one-way deliveries and "count" reports them;
 // the counter is per process.
@@ -33,14 +30,14 @@ func echoApp() service.App {
 		Name: "echo",
 		Register: func(s *transport.Server, cfg *workers.Config) error {
 			s.Register("echo", func(ctx context.Context, params []byte) (any, error) {
-				var msg Echomsg
+				var msg echo.Echomsg
 				if err := codec.DecodeParams(params, []string{"msg"}, &msg); err != nil {
 					return nil, err
 				}
 				return msg, nil
 			})
 			s.Register("notify", func(ctx context.Context, params []byte) (any, error) {
-				var msg Echomsg
+				var msg echo.Echomsg
 				if err := codec.DecodeParams(params, []string{"msg"}, &msg); err != nil {
 					return nil, err
 				}
@@ -118,7 +115,7 @@ func startSvrkit(ctx context.Context, e *env, model string) (*server, error) {
 // svrkitConn is one transport.Client connection.
 type svrkitConn struct {
 	c  *transport.Client
-	in Echomsg
+	in echo.Echomsg
 }
 
 func dialSvrkit(ctx context.Context, addr string, shared bool) (conn, error) {
@@ -126,11 +123,11 @@ func dialSvrkit(ctx context.Context, addr string, shared bool) (conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &svrkitConn{c: c, in: Echomsg{Value: "testtest"}}, nil
+	return &svrkitConn{c: c, in: echo.Echomsg{Value: "testtest"}}, nil
 }
 
 func (c *svrkitConn) call(ctx context.Context) error {
-	var out Echomsg
+	var out echo.Echomsg
 	if err := c.c.Call(ctx, "echo", &out, c.in); err != nil {
 		return err
 	}
@@ -149,40 +146,51 @@ func (c *svrkitConn) count(ctx context.Context) (n int64, err error) {
 
 func (c *svrkitConn) close() error { return c.c.Close() }
 
-// routerConn is what the generated echo client does: a router.Client over a
-// one-server hashring config, args passed as []any.
-type routerConn struct {
-	rc *router.Client
-	in Echomsg
+// genConn is the generated echo client (examples/echo/api/echo, what
+// svrkit gen writes for the seed's svr.json: router.Client underneath, reply
+// decoded generically) on a one-server hashring config. The echo IDL has no
+// one-way API, so notify and count go through a router.Client of their own.
+type genConn struct {
+	gen *echo.Client
+	rc  *router.Client
+	in  echo.Echomsg
 }
 
-func dialRouter(ctx context.Context, addr string, shared bool) (conn, error) {
-	cfg := &router.Config{Mode: "hashring", Servers: []router.Server{{Name: "server0", Addr: addr, Weight: router.DefaultWeight}}}
-	rc, err := router.New(cfg, router.Options{})
+func dialGenerated(ctx context.Context, addr string, shared bool) (conn, error) {
+	cfg := &router.Config{Mode: router.ModeHashring, Servers: []router.Server{{Name: "server0", Addr: addr, Weight: router.DefaultWeight}}}
+	gen, err := echo.NewClientFromConfig(cfg, router.Options{})
 	if err != nil {
 		return nil, err
 	}
-	return &routerConn{rc: rc, in: Echomsg{Value: "testtest"}}, nil
+	rc, err := router.New(cfg, router.Options{})
+	if err != nil {
+		gen.Close()
+		return nil, err
+	}
+	return &genConn{gen: gen, rc: rc, in: echo.Echomsg{Value: "testtest"}}, nil
 }
 
-func (c *routerConn) call(ctx context.Context) error {
-	var out Echomsg
-	if err := c.rc.Call(ctx, "echo", &out, []any{c.in}, router.CallOptions{}); err != nil {
+func (c *genConn) call(ctx context.Context) error {
+	reply, err := c.gen.Echo(ctx, c.in)
+	if err != nil {
 		return err
 	}
-	if out.Value != "testtest" {
-		return errors.New("router: echo mismatch")
+	if m, ok := reply.(map[string]any); !ok || m["value"] != "testtest" {
+		return fmt.Errorf("generated client: echo mismatch: %#v", reply)
 	}
 	return nil
 }
 
-func (c *routerConn) notify(ctx context.Context) error {
+func (c *genConn) notify(ctx context.Context) error {
 	return c.rc.Notify(ctx, "notify", []any{c.in}, router.CallOptions{})
 }
 
-func (c *routerConn) count(ctx context.Context) (n int64, err error) {
+func (c *genConn) count(ctx context.Context) (n int64, err error) {
 	err = c.rc.Call(ctx, "count", &n, nil, router.CallOptions{})
 	return n, err
 }
 
-func (c *routerConn) close() error { return c.rc.Close() }
+func (c *genConn) close() error {
+	c.gen.Close()
+	return c.rc.Close()
+}

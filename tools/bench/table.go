@@ -12,8 +12,8 @@ import (
 // throughput with the raw TCP and the first svrkit row of the same mode
 // (for idle: server RSS, so there lower is better).
 func printTable(w io.Writer, rs []result, p params) {
-	fmt.Fprintln(w, "| mode | contender | n | req/s (msg/s) | × raw TCP | × svrkit | p50 | p99 | p99.9 | CPU/call | allocs/call | server RSS | note |")
-	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+	fmt.Fprintln(w, "| mode | contender | n | req/s (msg/s) | × raw TCP | × svrkit | p50 | p99 | p99.9 | CPU/call (server) | syscalls/call client/server | allocs/call | server RSS | note |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
 	for _, r := range rs {
 		var raw, svk *result
 		for i := range rs {
@@ -47,11 +47,18 @@ func printTable(w io.Writer, rs []result, p params) {
 		if r.err != nil && !errors.Is(r.err, errUnsupported) {
 			note = "FAILED: " + r.err.Error()
 		}
-		rate, cpu, allocs := "-", "-", "-"
+		rate, cpu, allocs, sys := "-", "-", "-", "-"
 		if r.err == nil && r.mode != "idle" && r.n > 0 {
 			rate = fmt.Sprintf("%.0f", r.rate())
-			cpu = fmt.Sprintf("%.2f µs", float64(r.cpu.Nanoseconds())/1e3/float64(r.n))
+			cpu = fmt.Sprintf("%.1f µs", float64(r.cpu.Nanoseconds())/1e3/float64(r.n))
+			if r.srvCPU > 0 {
+				cpu += fmt.Sprintf(" (%.1f)", float64(r.srvCPU.Nanoseconds())/1e3/float64(r.n))
+			}
 			allocs = fmt.Sprintf("%.1f", float64(r.allocs)/float64(r.n))
+			sys = fmt.Sprintf("%.2f", float64(r.cliSys)/float64(r.n))
+			if r.srvSys > 0 {
+				sys += fmt.Sprintf(" / %.2f", float64(r.srvSys)/float64(r.n))
+			}
 		}
 		p50, p99, p999 := "-", "-", "-"
 		if r.lat != nil && r.err == nil {
@@ -65,8 +72,8 @@ func printTable(w io.Writer, rs []result, p params) {
 		if r.n > 0 {
 			n = fmt.Sprint(r.n)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			r.mode, r.name, n, rate, ratio(raw), ratio(svk), p50, p99, p999, cpu, allocs, rss, note)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			r.mode, r.name, n, rate, ratio(raw), ratio(svk), p50, p99, p999, cpu, sys, allocs, rss, note)
 	}
 }
 
