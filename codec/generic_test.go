@@ -18,8 +18,8 @@ func TestDecodeNormalizesNestedGenericValues(t *testing.T) {
 		Self  []outer          `msgpack:"self"`
 	}
 	src := map[string]any{
-		"tags": []any{int64(2), "a", int64(-1), 1.5, uint64(1 << 63)},
-		"in":   map[string]any{"attrs": map[string]any{"n": int64(1), "m": map[string]any{"x": []any{int64(3)}}}},
+		"tags":   []any{int64(2), "a", int64(-1), 1.5, uint64(1 << 63)},
+		"in":     map[string]any{"attrs": map[string]any{"n": int64(1), "m": map[string]any{"x": []any{int64(3)}}}},
 		"by_key": map[string]any{"k": map[string]any{"attrs": map[string]any{"v": int64(300)}}},
 		"self":   []any{map[string]any{"tags": []any{int64(7)}}},
 	}

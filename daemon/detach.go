@@ -22,6 +22,11 @@ type DetachOptions struct {
 	Env     []string      // environment; nil = os.Environ()
 	LogFile string        // the daemon's stdout and stderr (appended); "" = /dev/null
 	Timeout time.Duration // how long to wait for Ready; 0 = 30s. On timeout the child is killed.
+	// ExtraFiles are passed to the daemon as fds 4, 5, ... (fd 3 is the ready pipe); nil = none.
+	// A graceful restart passes the listening socket and the locked pidfile this way.
+	ExtraFiles []*os.File
+	// Path is the executable to run; "" = this process's own (os.Executable()).
+	Path string
 }
 
 // Detach starts the running binary again as a daemon: in a new session (setsid), stdin
@@ -39,9 +44,12 @@ func Detach(opts DetachOptions) (int, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return 0, fmt.Errorf("daemon: find own executable: %w", err)
+	exe := opts.Path
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return 0, fmt.Errorf("daemon: find own executable: %w", err)
+		}
 	}
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
@@ -67,7 +75,7 @@ func Detach(opts DetachOptions) (int, error) {
 		Stdin:       devnull,
 		Stdout:      out,
 		Stderr:      out,
-		ExtraFiles:  []*os.File{w},
+		ExtraFiles:  append([]*os.File{w}, opts.ExtraFiles...),
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}
 	err = cmd.Start()

@@ -152,3 +152,29 @@ func ReadPidFile(path string) (pid int, locked bool, err error) {
 		return pid, false, fmt.Errorf("daemon: probe lock of pidfile %s: %w", path, lerr)
 	}
 }
+
+// File is the open, locked pidfile. A graceful restart passes it to the new master (as an
+// inherited fd), which then holds the same lock and takes the pidfile over with TakeOverPidFile,
+// so the pidfile stays locked during the hand-off.
+func (p *PidFile) File() *os.File { return p.f }
+
+// TakeOverPidFile is AcquirePidFile for a process that inherited inherited, an open file
+// description of the pidfile at path locked by a still running predecessor (see File): it
+// writes this process's pid atomically to a newly locked file, renames it over path and closes
+// inherited. The path is locked throughout, so a concurrent start or status never sees the
+// service as stopped. The predecessor's Release then leaves the path alone (it no longer names
+// its file).
+func TakeOverPidFile(inherited *os.File, path string) (*PidFile, error) {
+	defer inherited.Close()
+	if err := syscall.Flock(int(inherited.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return nil, fmt.Errorf("daemon: inherited pidfile %s is not locked by our predecessor: %w", path, err)
+	}
+	if !samePath(inherited, path) {
+		return nil, fmt.Errorf("daemon: inherited pidfile is no longer the file at %s", path)
+	}
+	f, err := writeLocked(path)
+	if err != nil {
+		return nil, err
+	}
+	return &PidFile{path: path, f: f}, nil
+}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -101,5 +102,44 @@ func TestPidFileRace(t *testing.T) {
 			t.Fatalf("round %d: the pidfile at the path is not the locked one", round)
 		}
 		winners[0].Release()
+	}
+}
+
+func TestTakeOverPidFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "echo.pid")
+	old, err := AcquirePidFile(path, "echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The successor gets a second fd of the same open file description (as an inherited fd).
+	fd, err := syscall.Dup(int(old.File().Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inherited := os.NewFile(uintptr(fd), "inherited")
+	before, _ := os.Stat(path)
+	pf, err := TakeOverPidFile(inherited, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Stat(path)
+	if os.SameFile(before, after) {
+		t.Error("pidfile not replaced")
+	}
+	// The predecessor goes: its Release leaves the successor's pidfile alone.
+	if err := old.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if _, locked, err := ReadPidFile(path); err != nil || !locked {
+		t.Fatalf("after the old holder left: locked %v, %v", locked, err)
+	}
+	if _, err := AcquirePidFile(path, "echo"); !errors.Is(err, ErrRunning) {
+		t.Errorf("start during takeover: %v", err)
+	}
+	if err := pf.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("pidfile left: %v", err)
 	}
 }

@@ -28,7 +28,8 @@ const (
 //	<app>_svr -f <app>_svr.conf -d       detach; print the daemon's pid once it is ready
 //	<app>_svr -f conf -s start           same as -d
 //	<app>_svr -f conf -s stop            SIGTERM, wait for the drain, SIGKILL after the deadline
-//	<app>_svr -f conf -s restart         stop (if running), then start
+//	<app>_svr -f conf -s restart         graceful restart: a new master takes over the listening
+//	                                     socket, then the old one drains (start if not running)
 //	<app>_svr -f conf -s status          print state; exit 0 if running, 3 if not
 //
 // A process started by a master as a worker (see workers.RoleFromEnv) runs that role.
@@ -89,7 +90,24 @@ func Run(app App, args []string, stdout, stderr io.Writer) int {
 			return ExitNotRunning
 		}
 		return ExitOK
-	case *cmd == "stop" || *cmd == "restart":
+	case *cmd == "restart":
+		st, _ := daemon.Status(cfg.App.PidFile)
+		if !st.Running {
+			fmt.Fprintf(stdout, "%s %s\n", name, st) // "not running (...)": a plain start
+			return detachStart(app, cfg, stdout, stderr)
+		}
+		newPid, err := gracefulRestart(ctx, cfg, st.PID, stopWait)
+		if err != nil {
+			if daemon.Alive(st.PID) {
+				return fail(err)
+			}
+			fmt.Fprintf(stderr, "%s_svr: %v; starting afresh\n", app.Name, err)
+			return detachStart(app, cfg, stdout, stderr)
+		}
+		fmt.Fprintf(stdout, "%s restarted gracefully (old pid %d drained and exited)\n", name, st.PID)
+		fmt.Fprintf(stdout, "%s started (pid %d, pidfile %s)\n", name, newPid, cfg.App.PidFile)
+		return ExitOK
+	case *cmd == "stop":
 		st, _ := daemon.Status(cfg.App.PidFile)
 		err := daemon.Stop(ctx, cfg.App.PidFile, stopWait)
 		switch {
@@ -100,10 +118,7 @@ func Run(app App, args []string, stdout, stderr io.Writer) int {
 		default:
 			fmt.Fprintf(stdout, "%s stopped (pid %d)\n", name, st.PID)
 		}
-		if *cmd == "stop" {
-			return ExitOK
-		}
-		return detachStart(app, cfg, stdout, stderr)
+		return ExitOK
 	case *cmd == "start" || (*detach && notifier == nil):
 		return detachStart(app, cfg, stdout, stderr)
 	}

@@ -18,22 +18,39 @@ import (
 // notifier (nil when not detached) learns whether start-up succeeded.
 func runMaster(app App, cfg *workers.Config, notifier *daemon.Notifier) (err error) {
 	defer func() { notifier.Ready(err) }() // no-op once Ready(nil) was sent
-	pf, err := daemon.AcquirePidFile(cfg.App.PidFile, cfg.App.Name)
+	inherited, err := takeHandoff()
 	if err != nil {
 		return err
 	}
-	defer pf.Release()
+	var pf *daemon.PidFile
+	defer func() { pf.Release() }()
+	if inherited == nil {
+		if pf, err = daemon.AcquirePidFile(cfg.App.PidFile, cfg.App.Name); err != nil {
+			return err
+		}
+	} else {
+		defer inherited.pidFile.Close() // no-op once taken over
+	}
 	base, closer, err := workers.NewLogger(cfg, "")
 	if err != nil {
+		if inherited != nil {
+			inherited.ln.Close()
+		}
 		return err
 	}
 	defer closer.Close()
 	log := base.With("role", "master")
 	ctx, stopSignals := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stopSignals()
+	restartSig := make(chan os.Signal, 1)
+	signal.Notify(restartSig, syscall.SIGUSR2, syscall.SIGHUP)
+	defer signal.Stop(restartSig)
 
-	ln, err := net.Listen("tcp", cfg.RPC.Addr())
-	if err != nil {
+	var ln net.Listener
+	if inherited != nil {
+		ln = inherited.ln
+		log.Info("graceful restart: serving the inherited listening socket", "addr", ln.Addr().String())
+	} else if ln, err = net.Listen("tcp", cfg.RPC.Addr()); err != nil {
 		return fmt.Errorf("listen on [rpc_server] ip:port %s: %w", cfg.RPC.Addr(), err)
 	}
 	defer ln.Close()
@@ -84,11 +101,38 @@ func runMaster(app App, cfg *workers.Config, notifier *daemon.Notifier) (err err
 			return err
 		}
 	}
+	if inherited != nil {
+		if pf, err = daemon.TakeOverPidFile(inherited.pidFile, cfg.App.PidFile); err != nil {
+			if running != nil {
+				_ = running.Stop(context.Background())
+			}
+			stopProcs()
+			if procs != nil {
+				procs.Wait()
+			}
+			return fmt.Errorf("graceful restart: %w", err)
+		}
+	}
 	log.Info("started", "pid", os.Getpid(), "addr", ln.Addr().String(),
 		"rpc_worker_type", cfg.RPC.WorkerType, "worker_processes", len(specs))
 	notifier.Ready(nil)
 
-	<-ctx.Done()
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			break wait
+		case sig := <-restartSig:
+			log.Info("graceful restart: starting a new master on the same socket", "signal", sig.String())
+			pid, err := startSuccessor(cfg, ln, pf)
+			if err != nil {
+				log.Error("graceful restart failed; this master keeps serving", "err", err)
+				continue
+			}
+			log.Info("graceful restart: new master ready; this one stops accepting and drains", "new_pid", pid)
+			break wait
+		}
+	}
 	log.Info("stopping: draining in-flight calls", "deadline", cfg.App.StopTimeout)
 	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.App.StopTimeout)
 	defer cancel()

@@ -29,6 +29,7 @@ type fakeSvr struct {
 	conf    string
 	pidfile string
 	addr    string
+	exe     string // the binary to run; "" = this test binary
 }
 
 func freePort(t testing.TB) int {
@@ -62,6 +63,9 @@ func (f *fakeSvr) run(args ...string) (string, string, int) {
 	exe, err := os.Executable() // not os.Args[0]: it may be relative under bazel test
 	if err != nil {
 		f.t.Fatal(err)
+	}
+	if f.exe != "" {
+		exe = f.exe
 	}
 	cmd := exec.Command(exe, args...)
 	// GORACE: a -race child otherwise sleeps 1s in os.Exit, which slows every stop.

@@ -16,7 +16,8 @@ import (
 // Handler runs one call. params is the raw msgpack params array (decode it
 // with codec.DecodeParams); it is valid only until the handler returns. ctx is
 // cancelled when the connection is closed hard (malformed input, write
-// failure, Server.Close or an expired Shutdown). A non-nil error is sent to
+// failure, Server.Close or an expired Shutdown) or the peer closes its side
+// (its caller is gone, as with net/http). A non-nil error is sent to
 // the caller as its message string; result is ignored then.
 type Handler func(ctx context.Context, params []byte) (result any, err error)
 
@@ -33,13 +34,50 @@ type ServerOptions struct {
 	Limits codec.Limits
 	// Logger receives connection errors and handler panics. nil means no logging.
 	Logger *slog.Logger
+	// MaxQueue bounds the requests waiting for a handler slot (over all connections)
+	// while MaxConcurrent handlers run. A request beyond the bound is answered at
+	// once with an error starting with "server busy" (see BusyMessage) and does not
+	// run; a notification beyond it is dropped. A waiting request whose connection
+	// closes is dropped without running. 0 means DefaultMaxQueue; a negative value
+	// sheds as soon as every slot is busy.
+	MaxQueue int
+	// QueueTimeout bounds how long a request waits for a handler slot before it is
+	// answered "server busy" without running. 0 means no limit (MaxQueue still applies).
+	QueueTimeout time.Duration
+	// MaxConnInFlight bounds the calls of one connection that are running or whose
+	// responses wait to be written; at the bound the server stops reading that
+	// connection. With the per-connection write queue bound (1 MiB) this keeps a
+	// client that sends requests but never reads its responses from holding more
+	// than a bounded amount of memory or any handler slot. 0 means DefaultMaxConnInFlight.
+	MaxConnInFlight int
+	// DrainGrace is how long a connection keeps reading during Shutdown, so that a
+	// request already on its way (or on a connection accepted just before) is
+	// answered instead of being reset. 0 means DefaultDrainGrace.
+	DrainGrace time.Duration
+	// WriteTimeout closes a connection whose peer has not taken a response write
+	// for this long (a client that sends requests but never reads its responses).
+	// 0 means DefaultWriteTimeout; a negative value means no limit.
+	WriteTimeout time.Duration
 }
+
+// Defaults for ServerOptions' zero values.
+const (
+	DefaultMaxQueue        = 1024
+	DefaultMaxConnInFlight = 256
+	DefaultDrainGrace      = 100 * time.Millisecond
+	DefaultWriteTimeout    = 30 * time.Second
+)
+
+// BusyMessage starts the error string of a request shed by MaxQueue or QueueTimeout.
+const BusyMessage = "server busy"
 
 // ServerStats is a snapshot of a Server's counters.
 type ServerStats struct {
 	Conns    int64 // open connections
 	InFlight int64 // handlers running
 	Calls    int64 // requests and notifications dispatched since start
+	Queued   int64 // requests waiting for a handler slot
+	Shed     int64 // requests answered "server busy" (and notifications dropped) since start
 }
 
 // Server serves registered handlers over msgpack-rpc. Register before Serve;
@@ -58,12 +96,29 @@ type Server struct {
 	nconns   atomic.Int64
 	inflight atomic.Int64
 	calls    atomic.Int64
+	queued   atomic.Int64
+	shed     atomic.Int64
 }
 
 // NewServer returns a Server with opts.
 func NewServer(opts ServerOptions) *Server {
 	if opts.MaxConcurrent <= 0 {
 		opts.MaxConcurrent = DefaultMaxConcurrent
+	}
+	switch {
+	case opts.MaxQueue == 0:
+		opts.MaxQueue = DefaultMaxQueue
+	case opts.MaxQueue < 0:
+		opts.MaxQueue = 0
+	}
+	if opts.MaxConnInFlight <= 0 {
+		opts.MaxConnInFlight = DefaultMaxConnInFlight
+	}
+	if opts.DrainGrace <= 0 {
+		opts.DrainGrace = DefaultDrainGrace
+	}
+	if opts.WriteTimeout == 0 {
+		opts.WriteTimeout = DefaultWriteTimeout
 	}
 	log := opts.Logger
 	if log == nil {
@@ -87,7 +142,8 @@ func (s *Server) Register(name string, h Handler) {
 
 // Stats returns the current counters.
 func (s *Server) Stats() ServerStats {
-	return ServerStats{Conns: s.nconns.Load(), InFlight: s.inflight.Load(), Calls: s.calls.Load()}
+	return ServerStats{Conns: s.nconns.Load(), InFlight: s.inflight.Load(), Calls: s.calls.Load(),
+		Queued: s.queued.Load(), Shed: s.shed.Load()}
 }
 
 // Serve accepts connections on ln until Shutdown or Close (then it returns
@@ -140,10 +196,10 @@ func (s *Server) startConn(nc net.Conn) {
 	c := newServerConn(s, nc)
 	s.mu.Lock()
 	if s.shutting {
-		s.mu.Unlock()
-		nc.Close()
-		c.cancel()
-		return
+		// Accepted as Shutdown began: answer what it sends within the drain grace
+		// rather than reset it (its listener may be shared with a successor).
+		c.draining.Store(true)
+		nc.SetReadDeadline(time.Now().Add(s.opts.DrainGrace))
 	}
 	s.conns[c] = struct{}{}
 	s.nconns.Add(1)
@@ -170,7 +226,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	t := time.NewTimer(delay)
 	defer t.Stop()
 	for {
-		if s.nconns.Load() == 0 {
+		if s.nconns.Load() == 0 && s.serving() == 0 {
 			return nil
 		}
 		select {
@@ -186,18 +242,30 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 var aLongTimeAgo = time.Unix(1, 0)
 
+// serving is the number of Serve loops still running (a connection they accept
+// is still added).
+func (s *Server) serving() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.listeners)
+}
+
 func (s *Server) beginShutdown() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.shutting {
+		return
+	}
 	s.shutting = true
 	for ln := range s.listeners {
 		ln.Close()
 	}
+	grace := time.Now().Add(s.opts.DrainGrace)
 	for c := range s.conns {
-		// Wake the read loop; it stops reading and the connection closes
-		// once its in-flight calls are answered.
+		// The read loop reads what arrives within the grace, then stops reading;
+		// the connection closes once its in-flight calls are answered.
 		c.draining.Store(true)
-		c.nc.SetReadDeadline(aLongTimeAgo)
+		c.nc.SetReadDeadline(grace)
 	}
 }
 

@@ -22,7 +22,12 @@ type serverConn struct {
 	w        connWriter
 	ctx      context.Context
 	cancel   context.CancelFunc
+	hctx     context.Context // handlers' context: also ends when the peer closes its side
+	hcancel  context.CancelFunc
 	refs     atomic.Int32
+	slots    chan struct{} // one per call running or waiting to write its response (MaxConnInFlight)
+	pending  atomic.Int64  // params bytes of calls dispatched to goroutines and not finished
+	room     chan struct{} // a finished goroutine call signals the read loop waiting on pending
 	draining atomic.Bool
 	closed   atomic.Bool
 }
@@ -57,9 +62,11 @@ func (m *method) record(d time.Duration) {
 }
 
 func newServerConn(s *Server, nc net.Conn) *serverConn {
-	c := &serverConn{s: s, nc: nc, dec: codec.NewDecoder(nc, s.opts.Limits)}
+	c := &serverConn{s: s, nc: nc, dec: codec.NewDecoder(nc, s.opts.Limits), slots: make(chan struct{}, s.opts.MaxConnInFlight), room: make(chan struct{}, 1)}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.hctx, c.hcancel = context.WithCancel(c.ctx)
 	c.w.conn = nc
+	c.w.timeout = max(s.opts.WriteTimeout, 0)
 	c.w.onErr = func(err error) { c.closeHard(err) }
 	c.refs.Store(1) // the read loop
 	return c
@@ -74,6 +81,8 @@ type job struct {
 	kind   int
 	params []byte // the call's params: the decoder's bytes (inline) or buf
 	buf    []byte // owned copy for calls run in their own goroutine
+	pend   int    // bytes counted in serverConn.pending for this call
+	slot   bool   // holds one of serverConn.slots
 }
 
 var jobPool = sync.Pool{New: func() any { return new(job) }}
@@ -111,25 +120,50 @@ func (c *serverConn) readLoop() {
 			}
 			continue
 		}
+		// A call that will run in its own goroutine (not proven fast, or waiting for
+		// a handler slot) takes a connection slot first: per connection at most
+		// MaxConnInFlight such calls and maxConnPendingBytes of their params; beyond
+		// either this loop stops reading the connection. Inline calls block the loop
+		// (and, through the write queue, the connection) themselves.
+		inline := h.inlineOK()
+		if !inline && !c.takeSlot(&corked) {
+			c.release()
+			return
+		}
 		select {
 		case s.sem <- struct{}{}:
 		default:
+			// Every handler slot is busy: the call waits in its own goroutine (so this
+			// loop keeps reading and sees the peer go), within MaxQueue, or is shed.
 			if corked {
 				c.w.uncork()
 				corked = false
 			}
-			select {
-			case s.sem <- struct{}{}:
-			case <-c.ctx.Done():
+			if inline && !c.takeSlot(&corked) {
 				c.release()
 				return
 			}
+			if s.queued.Add(1) > int64(s.opts.MaxQueue) {
+				s.queued.Add(-1)
+				c.shed(m.Kind, m.ID, m.Method, "queue full")
+				<-c.slots
+				continue
+			}
+			j := jobPool.Get().(*job)
+			j.c, j.h, j.method, j.id, j.kind, j.slot = c, h, m.Method, m.ID, m.Kind, true
+			j.buf = append(j.buf[:0], m.Params...)
+			j.params = j.buf
+			c.refs.Add(1)
+			j.pend = len(j.buf)
+			c.addPending(j.pend)
+			go j.waitAndRun()
+			continue
 		}
 		j := jobPool.Get().(*job)
-		j.c, j.h, j.method, j.id, j.kind = c, h, m.Method, m.ID, m.Kind
+		j.c, j.h, j.method, j.id, j.kind, j.slot = c, h, m.Method, m.ID, m.Kind, !inline
 		c.refs.Add(1)
 		s.inflight.Add(1)
-		if h.inlineOK() {
+		if inline {
 			if !corked && c.dec.Ready() {
 				c.w.cork()
 				corked = true
@@ -140,7 +174,35 @@ func (c *serverConn) readLoop() {
 		}
 		j.buf = append(j.buf[:0], m.Params...)
 		j.params = j.buf
+		j.pend = len(j.buf)
+		c.addPending(j.pend)
 		go j.run()
+	}
+}
+
+// takeSlot takes a connection slot for a goroutine call, waiting (with the
+// responses held by cork written first) while the connection is at its bounds;
+// false when the connection is closing.
+func (c *serverConn) takeSlot(corked *bool) bool {
+	if c.pending.Load() < maxConnPendingBytes {
+		select {
+		case c.slots <- struct{}{}:
+			return true
+		default:
+		}
+	}
+	if *corked {
+		c.w.uncork()
+		*corked = false
+	}
+	if !c.waitPending() {
+		return false
+	}
+	select {
+	case c.slots <- struct{}{}:
+		return true
+	case <-c.ctx.Done():
+		return false
 	}
 }
 
@@ -149,13 +211,23 @@ func (j *job) run() {
 	start := time.Now()
 	res, err := c.safeCall(j)
 	j.h.record(time.Since(start))
+	// The handler slot is free before the response is written: a client that does
+	// not read its responses holds only its own connection's slots.
+	c.s.inflight.Add(-1)
+	<-c.s.sem
 	if j.kind == codec.Request {
 		c.respond(j.id, j.method, res, err)
 	} else if err != nil {
 		c.s.log.Debug("transport: notification handler failed", "method", j.method, "err", err)
 	}
-	c.s.inflight.Add(-1)
-	<-c.s.sem
+	if j.slot {
+		<-c.slots
+		j.slot = false
+	}
+	if j.pend > 0 {
+		c.addPending(-j.pend)
+		j.pend = 0
+	}
 	j.params = nil
 	if cap(j.buf) > 64<<10 {
 		j.buf = nil
@@ -174,7 +246,7 @@ func (c *serverConn) safeCall(j *job) (res any, err error) {
 			res, err = nil, fmt.Errorf("%s: panic: %v", j.method, r)
 		}
 	}()
-	return j.h.h(c.ctx, j.params)
+	return j.h.h(c.hctx, j.params)
 }
 
 // errorMessage is the string sent in a response's error field.
@@ -225,7 +297,11 @@ func (c *serverConn) readFailed(err error) {
 	case c.draining.Load():
 		// Shutdown: stop reading, answer what is in flight.
 	case isBenignReadErr(err):
-		// Peer finished sending; answer what is in flight, then close.
+		// Peer closed its side: it is gone (or at least sends nothing more). As with
+		// net/http, running handlers see their ctx cancelled and waiting calls are
+		// dropped, so abandoned work does not hold handler slots; responses of calls
+		// that still finish are written if the peer reads them.
+		c.hcancel()
 	default:
 		c.s.log.Debug("transport: read failed", "remote", c.nc.RemoteAddr(), "err", err)
 		c.closeHard(err)
@@ -251,4 +327,82 @@ func (c *serverConn) closeHard(err error) {
 	c.cancel()
 	c.nc.Close()
 	c.s.removeConn(c)
+}
+
+// waitAndRun waits for a handler slot (within ServerOptions.QueueTimeout) and runs j;
+// it sheds j on timeout and drops it when the connection or its peer goes away.
+func (j *job) waitAndRun() {
+	c := j.c
+	s := c.s
+	var timeout <-chan time.Time
+	if s.opts.QueueTimeout > 0 {
+		t := time.NewTimer(s.opts.QueueTimeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case s.sem <- struct{}{}:
+		s.queued.Add(-1)
+		s.inflight.Add(1)
+		j.run()
+		return
+	case <-timeout:
+		s.queued.Add(-1)
+		c.shed(j.kind, j.id, j.method, "waited "+s.opts.QueueTimeout.String()+" for a handler slot")
+	case <-c.hctx.Done():
+		s.queued.Add(-1)
+	}
+	if j.pend > 0 {
+		c.addPending(-j.pend)
+		j.pend = 0
+	}
+	j.params = nil
+	if cap(j.buf) > 64<<10 {
+		j.buf = nil
+	}
+	j.c, j.h, j.slot = nil, nil, false
+	jobPool.Put(j)
+	<-c.slots
+	c.release()
+}
+
+// shed answers a request "server busy" without running it (a notification is dropped).
+func (c *serverConn) shed(kind int, id uint32, method, why string) {
+	s := c.s
+	s.shed.Add(1)
+	if kind != codec.Request {
+		s.log.Debug("transport: notification dropped: server busy", "method", method, "why", why)
+		return
+	}
+	c.respond(id, method, nil, fmt.Errorf("%s: %d calls running, %s; retry later", BusyMessage, s.opts.MaxConcurrent, why))
+}
+
+// maxConnPendingBytes bounds the params bytes of one connection's calls that run
+// (or wait) in their own goroutines; beyond it the read loop stops reading that
+// connection until some finish. With the write queue bound it caps what a client
+// that pipelines requests but never reads its responses makes the server hold.
+const maxConnPendingBytes = 256 << 10
+
+// addPending adds n (negative: finished) to the pending bytes and wakes the read loop.
+func (c *serverConn) addPending(n int) {
+	c.pending.Add(int64(n))
+	if n < 0 {
+		select {
+		case c.room <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// waitPending waits until the pending bytes are under the bound; false when the
+// connection is closing.
+func (c *serverConn) waitPending() bool {
+	for c.pending.Load() >= maxConnPendingBytes {
+		select {
+		case <-c.room:
+		case <-c.ctx.Done():
+			return false
+		}
+	}
+	return true
 }

@@ -4,12 +4,15 @@ import (
 	"context"
 	"net"
 	"sync"
+	"time"
 )
 
 const (
 	// maxPendingWrite bounds the bytes queued behind a write in progress;
-	// writers beyond it wait (backpressure) until the queue drains.
-	maxPendingWrite = 1 << 20
+	// writers beyond it wait (backpressure) until the queue drains. With the
+	// write in progress, a connection whose peer does not read holds at most
+	// about twice this (plus one message).
+	maxPendingWrite = 256 << 10
 	// maxKeptBuffer is the largest write buffer kept for reuse.
 	maxKeptBuffer = 4 << 20
 )
@@ -27,7 +30,8 @@ type connWriter struct {
 	corked  bool   // hold writes: the read loop will flush after a batch
 	err     error  // sticky: set when the connection failed or was closed
 	drained chan struct{}
-	onErr   func(error) // called once, outside the lock, on the first write error
+	onErr   func(error)   // called once, outside the lock, on the first write error
+	timeout time.Duration // > 0: a write that makes no progress for this long fails
 	kick    chan struct{}
 }
 
@@ -110,6 +114,9 @@ func (w *connWriter) flushLocked() error {
 			w.drained = nil
 		}
 		w.mu.Unlock()
+		if w.timeout > 0 {
+			_ = w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+		}
 		_, err := w.conn.Write(out)
 		w.mu.Lock()
 		if cap(out) <= maxKeptBuffer {

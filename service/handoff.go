@@ -1,0 +1,147 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/svrkit/svrkit/daemon"
+	"github.com/svrkit/svrkit/workers"
+)
+
+// Graceful restart (SIGUSR2 or SIGHUP to the master, or `-s restart`): the running master
+// re-executes its binary as a new master and passes it two inherited fds, the listening
+// socket and the locked pidfile. The new master starts its workers on the same socket, takes
+// the pidfile over (it stays locked throughout) and reports ready; only then does the old
+// master stop accepting and drain like a stop. The socket is never closed, so no connection
+// attempt is refused during the hand-off.
+const (
+	EnvHandoffListenFD = "SVRKIT_HANDOFF_LISTEN_FD" // the new master's inherited listening socket
+	EnvHandoffPidFD    = "SVRKIT_HANDOFF_PID_FD"    // the new master's inherited, locked pidfile
+)
+
+// handoff is what a new master inherited from its predecessor.
+type handoff struct {
+	ln      net.Listener
+	pidFile *os.File
+}
+
+// takeHandoff returns the inherited socket and pidfile when this master was started by a
+// graceful restart (nil, nil otherwise). It clears the environment so workers do not see it.
+func takeHandoff() (*handoff, error) {
+	lv, pv := os.Getenv(EnvHandoffListenFD), os.Getenv(EnvHandoffPidFD)
+	if lv == "" && pv == "" {
+		return nil, nil
+	}
+	os.Unsetenv(EnvHandoffListenFD)
+	os.Unsetenv(EnvHandoffPidFD)
+	lfd, err1 := strconv.Atoi(lv)
+	pfd, err2 := strconv.Atoi(pv)
+	if err1 != nil || err2 != nil || lfd < 3 || pfd < 3 {
+		return nil, fmt.Errorf("graceful restart: bad inherited fds %s=%q %s=%q", EnvHandoffListenFD, lv, EnvHandoffPidFD, pv)
+	}
+	// Inherited fds are not close-on-exec: keep them from the workers started later.
+	syscall.CloseOnExec(lfd)
+	syscall.CloseOnExec(pfd)
+	lf := os.NewFile(uintptr(lfd), "inherited-listener")
+	pf := os.NewFile(uintptr(pfd), "inherited-pidfile")
+	ln, err := net.FileListener(lf) // dups the fd
+	lf.Close()
+	if err != nil {
+		pf.Close()
+		return nil, fmt.Errorf("graceful restart: inherited listening socket (fd %d): %w", lfd, err)
+	}
+	return &handoff{ln: ln, pidFile: pf}, nil
+}
+
+// executable is the binary a graceful restart runs: this process's own, or, when that file
+// was replaced since (an upgrade installed by rename), the new file at the same path.
+func executable() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("find own executable: %w", err)
+	}
+	return strings.TrimSuffix(exe, " (deleted)"), nil
+}
+
+// startSuccessor starts a new master that inherits ln and pf and waits until it is ready;
+// it returns the new master's pid.
+func startSuccessor(cfg *workers.Config, ln net.Listener, pf *daemon.PidFile) (int, error) {
+	tl, ok := ln.(*net.TCPListener)
+	if !ok {
+		return 0, fmt.Errorf("graceful restart: listener is a %T, not TCP", ln)
+	}
+	lf, err := tl.File() // a dup for the child
+	if err != nil {
+		return 0, fmt.Errorf("graceful restart: share listening socket: %w", err)
+	}
+	defer lf.Close()
+	exe, err := executable()
+	if err != nil {
+		return 0, fmt.Errorf("graceful restart: %w", err)
+	}
+	// Detach puts its ready pipe at fd 3; ExtraFiles follow as 4 and 5.
+	env := append(os.Environ(), EnvHandoffListenFD+"=4", EnvHandoffPidFD+"=5")
+	return daemon.Detach(daemon.DetachOptions{
+		Path:       exe,
+		Args:       []string{workers.Title(cfg.App.Name, "master"), "-f", cfg.Path},
+		Env:        env,
+		LogFile:    cfg.App.LogFile,
+		ExtraFiles: []*os.File{lf, pf.File()},
+	})
+}
+
+// gracefulRestart asks the running master (pid in the pidfile) to hand over to a new master
+// and waits until the pidfile names a new, running master and the old one has exited. It
+// prints the same line as a start.
+func gracefulRestart(ctx context.Context, cfg *workers.Config, oldPid int, stopWait time.Duration) (int, error) {
+	if err := signalPid(oldPid); err != nil {
+		return 0, err
+	}
+	// The old master waits up to 30s for its successor to be ready (daemon.Detach).
+	ctx, cancel := context.WithTimeout(ctx, 35*time.Second+stopWait)
+	defer cancel()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	newPid := 0
+	for {
+		if newPid == 0 {
+			if pid, locked, err := daemon.ReadPidFile(cfg.App.PidFile); err == nil && locked && pid != oldPid && daemon.Alive(pid) {
+				newPid = pid
+			} else if !daemon.Alive(oldPid) {
+				return 0, fmt.Errorf("graceful restart: master pid %d exited without a successor (see %s)", oldPid, logName(cfg))
+			}
+		}
+		if newPid != 0 && !daemon.Alive(oldPid) {
+			return newPid, nil
+		}
+		select {
+		case <-ctx.Done():
+			if newPid != 0 {
+				return 0, fmt.Errorf("graceful restart: new master pid %d runs, but old master pid %d has not exited", newPid, oldPid)
+			}
+			return 0, fmt.Errorf("graceful restart: no new master after %v; pid %d still serves (see %s)", 35*time.Second+stopWait, oldPid, logName(cfg))
+		case <-t.C:
+		}
+	}
+}
+
+func logName(cfg *workers.Config) string {
+	if cfg.App.LogFile == "" {
+		return "the master's log"
+	}
+	return cfg.App.LogFile
+}
+
+// signalPid asks master pid for a graceful restart.
+func signalPid(pid int) error {
+	if err := syscall.Kill(pid, syscall.SIGUSR2); err != nil {
+		return fmt.Errorf("graceful restart: signal master pid %d: %w", pid, err)
+	}
+	return nil
+}

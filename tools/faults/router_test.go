@@ -1,0 +1,147 @@
+package faults
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/svrkit/svrkit/router"
+)
+
+// TestRouterFailover: three servers behind a hashring router; under load one server is
+// stopped and started again, another is killed with SIGKILL (master and all) and started
+// again. Idempotent calls fail over; every acknowledged put is stored.
+func TestRouterFailover(t *testing.T) {
+	p := prof()
+	var svrs []*svr
+	var servers []router.Server
+	for i := 0; i < 3; i++ {
+		s := newSvr(t, "thread", 8, "")
+		s.start()
+		svrs = append(svrs, s)
+		servers = append(servers, router.Server{Addr: s.addr, Weight: 100})
+	}
+	c, err := router.New(&router.Config{Mode: "hashring", Servers: servers}, router.Options{
+		CallTimeout: time.Second, ProbeInterval: 100 * time.Millisecond, MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	tl := newTally()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := 0; g < p.Clients; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 10_000_000; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				key := fmt.Sprintf("r%d-%d", g, i)
+				ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+				begin := time.Now()
+				tl.sent.Add(1)
+				var got string
+				err := c.Call(ctx, "put", &got, []any{key}, router.CallOptions{Key: key, Idempotent: true})
+				tl.record(key, time.Since(begin), err)
+				cancel()
+			}
+		}()
+	}
+	waitFor(t, "load running", 10*time.Second, func() bool { return tl.acked.Load() > 100 })
+	pause := p.Load / 3
+	for round := 0; round < max(1, p.Kills/2); round++ {
+		time.Sleep(pause)
+		if out, errOut, code := svrs[1].run("-f", svrs[1].conf, "-s", "stop"); code != 0 {
+			t.Errorf("stop server1: %d %q %q", code, out, errOut)
+		}
+		time.Sleep(pause)
+		svrs[1].start()
+		time.Sleep(pause)
+		pid := svrs[2].pid()
+		for _, q := range svrs[2].processes() {
+			syscall.Kill(q, syscall.SIGKILL)
+		}
+		waitFor(t, "server2 dead", 5*time.Second, func() bool { return len(svrs[2].processes()) == 0 })
+		_ = pid
+		time.Sleep(pause)
+		svrs[2].start() // a stale pidfile does not block the start
+	}
+	time.Sleep(pause)
+	close(stop)
+	wg.Wait()
+	stored := map[string]int{}
+	for _, s := range svrs {
+		for k, v := range s.lines("put") {
+			stored[k] += v
+		}
+	}
+	lost := tl.lost(stored)
+	t.Logf("FIGURE router failover (%s): 3 servers hashring, %d stop/start + %d kill -9/start, %d clients, idempotent calls: %s; acknowledged-then-lost %d",
+		p.Name, max(1, p.Kills/2), max(1, p.Kills/2), p.Clients, tl, len(lost))
+	if len(lost) != 0 || tl.hung.Load() != 0 {
+		t.Errorf("lost %d, hung %d", len(lost), tl.hung.Load())
+	}
+	if f := tl.failed.Load(); f*100 > tl.sent.Load() {
+		t.Errorf("more than 1%% of idempotent calls failed despite failover: %s", tl)
+	}
+}
+
+// TestShardingReportsDownShard: three sharding servers; with one stopped, ids of its shards
+// fail at once with a ShardDownError naming the shard, and all other ids keep working.
+func TestShardingReportsDownShard(t *testing.T) {
+	var svrs []*svr
+	var servers []router.Server
+	for i := 0; i < 3; i++ {
+		s := newSvr(t, "thread", 4, "")
+		s.start()
+		svrs = append(svrs, s)
+		servers = append(servers, router.Server{Addr: s.addr, ShardBegin: i * 100, ShardEnd: i*100 + 99})
+	}
+	cfg := &router.Config{Mode: "sharding", ShardSum: 300, Servers: servers}
+	if out, errOut, code := svrs[1].run("-f", svrs[1].conf, "-s", "stop"); code != 0 {
+		t.Fatalf("stop: %d %q %q", code, out, errOut)
+	}
+	okCalls, down, other := 0, 0, 0
+	var slowest time.Duration
+	for i := 0; i < 60; i++ {
+		id := int64(rand.IntN(100000))
+		c, err := router.New(cfg, router.Options{HasID: true, ID: id, CallTimeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+		begin := time.Now()
+		var got string
+		err = c.Call(ctx, "echo", &got, []any{"x"}, router.CallOptions{})
+		slowest = max(slowest, time.Since(begin))
+		cancel()
+		c.Close()
+		shard := int(id % 300)
+		var sd *router.ShardDownError
+		switch {
+		case shard/100 == 1 && errors.As(err, &sd) && sd.Shard == shard && strings.Contains(err.Error(), "is down"):
+			down++
+		case shard/100 != 1 && err == nil && got == "x":
+			okCalls++
+		default:
+			other++
+			t.Errorf("id %d (shard %d): %v", id, shard, err)
+		}
+	}
+	t.Logf("FIGURE sharding (1 of 3 servers down): %d calls ok, %d reported shard down, %d wrong; slowest call %v", okCalls, down, other, slowest.Round(time.Millisecond))
+	if down == 0 || okCalls == 0 {
+		t.Errorf("ok %d, down %d: both kinds expected", okCalls, down)
+	}
+}
