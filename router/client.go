@@ -205,6 +205,7 @@ func tcpProbe(ctx context.Context, addr string) error {
 // discards it). A *transport.ServerError (the handler's error) is returned
 // as is and never fails over.
 func (c *Client) Call(ctx context.Context, method string, reply any, args []any, opt CallOptions) error {
+	opt = keyOf(ctx, opt)
 	return c.do(ctx, method, opt, opt.Idempotent, func(ctx context.Context, cn conn) error {
 		return cn.Call(ctx, method, reply, args...)
 	})
@@ -214,6 +215,7 @@ func (c *Client) Call(ctx context.Context, method string, reply any, args []any,
 // repeated after a failure only when it certainly was not sent, or when
 // opt.RetryNotify (or opt.Idempotent) is set.
 func (c *Client) Notify(ctx context.Context, method string, args []any, opt CallOptions) error {
+	opt = keyOf(ctx, opt)
 	return c.do(ctx, method, opt, opt.RetryNotify || opt.Idempotent, func(ctx context.Context, cn conn) error {
 		return cn.Notify(ctx, method, args...)
 	})

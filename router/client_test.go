@@ -192,6 +192,17 @@ func TestKeys(t *testing.T) {
 	if len(seen) < 2 {
 		t.Errorf("7 keys all on one server: %v", seen)
 	}
+	// WithKey pins like CallOptions.Key; an explicit CallOptions.Key wins.
+	for _, key := range []string{"x", "y", "z"} {
+		want, _ := call(a, CallOptions{Key: key})
+		var got string
+		if err := b.Call(WithKey(context.Background(), key), "whoami", &got, nil, CallOptions{}); err != nil || got != want {
+			t.Fatalf("WithKey(%q): %q, %v; want %q", key, got, err, want)
+		}
+		if err := b.Call(WithKey(context.Background(), "other"), "whoami", &got, nil, CallOptions{Key: key}); err != nil || got != want {
+			t.Fatalf("CallOptions.Key %q under WithKey(other): %q, %v; want %q", key, got, err, want)
+		}
+	}
 	r := newFake(t, n, hashringConfig("a:1"), Options{dial: n.dial})
 	if len(r.defKey) != 8 {
 		t.Errorf("random key %q", r.defKey)
