@@ -38,7 +38,7 @@ func TestRoundTrip(t *testing.T) {
 	})
 	t.Run("put and get_item: typed containers of protos", func(t *testing.T) {
 		e := full.Everything{
-			S: "s", B: true, I: 42, F: 1.5, L: []any{"l"}, T: []any{int64(1), "t"},
+			S: "s", B: true, I: time.Now().UnixNano(), F: 1.5, // a fresh id: the store is per process L: []any{"l"}, T: []any{int64(1), "t"},
 			D: map[string]any{"d": int64(1)}, P: full.Point{X: 1, Y: 2},
 			ItemList: []full.Item{item}, Counts: map[string]int64{"a": 1, "b": -2},
 			Matrix: [][]float64{{1, 2}, {3}}, ByName: map[string]full.Point{"o": {X: 0, Y: 0}},
@@ -47,14 +47,14 @@ func TestRoundTrip(t *testing.T) {
 		if err != nil || !isNew {
 			t.Fatalf("put = %v, %v; want true, nil", isNew, err)
 		}
-		got, err := cli.GetItem(ctx, 42)
+		got, err := cli.GetItem(ctx, e.I)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(got, item) {
 			t.Errorf("get_item returned\n%#v\nwant\n%#v", got, item)
 		}
-		if got, err := cli.GetItem(ctx, 7); err != nil || got.Name != "" {
+		if got, err := cli.GetItem(ctx, -7); err != nil || got.Name != "" {
 			t.Errorf("get_item of a missing id = %#v, %v; want an empty item", got, err)
 		}
 	})
