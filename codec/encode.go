@@ -167,6 +167,9 @@ func appendValue(b []byte, v any, depth int) ([]byte, error) {
 	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && rv.IsNil() {
 		return append(b, 0xc0), nil
 	}
+	if nb, ok := appendStructFast(b, v); ok {
+		return nb, nil
+	}
 	p, err := msgpack.MarshalAsMap(v)
 	if err != nil {
 		return b, fmt.Errorf("encode %T: %w", v, err)

@@ -114,6 +114,9 @@ func decodeValue(raw []byte, dst any) error {
 		*p = append(Raw(nil), raw...)
 		end = len(raw)
 	default:
+		if decodeStructFast(raw, dst) {
+			return nil
+		}
 		if err := msgpack.UnmarshalAsMap(raw, dst); err != nil {
 			return fmt.Errorf("decode into %T: %w", dst, err)
 		}

@@ -68,6 +68,9 @@ const (
 // watcherIdle is how long the connection must be idle before the watcher reads.
 const watcherIdle = 2 * time.Millisecond
 
+// watcherMaxIdle bounds the watcher's back-off while a caller holds the reading role.
+const watcherMaxIdle = 64 * time.Millisecond
+
 // Call signals.
 const (
 	sigDone = 1 // the call is complete (err/reply set)
@@ -176,6 +179,10 @@ func (c *Client) Call(ctx context.Context, method string, reply any, args ...any
 	}
 	c.nextID = id + 1
 	c.pending[id] = cl
+	// With other calls in flight, hand the write to the background flusher, which
+	// yields once first so that every runnable caller's request shares one write;
+	// a lone call writes inline (no hop on the sequential path).
+	others := len(c.pending) > 1
 	c.mu.Unlock()
 
 	if err := c.w.lock(ctx); err != nil {
@@ -189,7 +196,7 @@ func (c *Client) Call(ctx context.Context, method string, reply any, args ...any
 		c.w.mu.Unlock()
 		return c.abandon(id, cl, notSent(method, err), true)
 	}
-	if err := c.w.commit(false); err != nil {
+	if err := c.w.commit(others); err != nil {
 		// The write carrying the request failed: it may have been sent.
 		return c.abandon(id, cl, fmt.Errorf("transport: %s: %w", method, err), false)
 	}
@@ -523,6 +530,7 @@ func (c *Client) watch() {
 		c.mu.Unlock()
 		waited := false
 		var gen uint64
+		idle := watcherIdle
 		for {
 			c.mu.Lock()
 			if c.err != nil {
@@ -530,9 +538,22 @@ func (c *Client) watch() {
 				return
 			}
 			if c.role != roleFree {
-				c.watchParked = true
+				// A caller reads. Look again after watcherIdle (or when woken because
+				// calls wait) rather than parking until it is done: a lone caller
+				// calling back to back would otherwise wake this goroutine once per
+				// call, only for it to find the role taken again. The interval
+				// doubles (to watcherMaxIdle) while one long call keeps the role.
 				c.mu.Unlock()
-				break // a caller reads; it wakes us when done
+				t.Reset(idle)
+				idle = min(2*idle, watcherMaxIdle)
+				select {
+				case <-t.C:
+				case <-c.watchWake:
+					t.Stop()
+				case <-c.stop:
+					return
+				}
+				continue
 			}
 			if c.watchBusy || len(c.pending) > 0 || waited && c.gen == gen {
 				c.role, c.kicked, c.watchBusy = roleWatcher, false, false
@@ -544,7 +565,7 @@ func (c *Client) watch() {
 				c.mu.Unlock()
 				break
 			}
-			gen, waited = c.gen, true
+			gen, waited, idle = c.gen, true, watcherIdle
 			c.mu.Unlock()
 			t.Reset(watcherIdle)
 			select {

@@ -151,3 +151,48 @@ func TestShutdownDrainGrace(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A call of a proven-fast method that finds every handler slot busy waits on its
+// connection's read loop (no goroutine of its own), counted as queued and shed after
+// QueueTimeout; once a slot frees, the connection is served again.
+func TestFastMethodWaitsOnReadLoop(t *testing.T) {
+	ts := startServer(t, ServerOptions{MaxConcurrent: 1, QueueTimeout: 50 * time.Millisecond})
+	fast, slow := dial(t, ts.addr), dial(t, ts.addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for range 2 * inlineMinCalls {
+		if err := fast.Call(ctx, "echo", nil, "warm"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := make(chan error, 1)
+	go func() { first <- slow.Call(ctx, "block", nil) }()
+	for ts.Stats().InFlight != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	err := fast.Call(ctx, "echo", nil, "x")
+	var se *ServerError
+	if !errors.As(err, &se) || !strings.Contains(se.Message, "waited 50ms") {
+		t.Fatalf("want busy after 50ms, got %v", err)
+	}
+	if st := ts.Stats(); st.Queued != 0 || st.Shed != 1 {
+		t.Errorf("stats after shedding %+v", st)
+	}
+	if err := fast.Notify(ctx, "echo", "waits"); err != nil {
+		t.Fatal(err)
+	}
+	for ts.Stats().Queued != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	close(ts.release)
+	if err := <-first; err != nil {
+		t.Error(err)
+	}
+	var s string
+	if err := fast.Call(ctx, "echo", &s, "after"); err != nil || s != "after" {
+		t.Fatalf("echo after the slot freed: %q %v", s, err)
+	}
+	if st := ts.Stats(); st.Shed != 1 {
+		t.Errorf("the waiting notification was dropped: %+v", st)
+	}
+}

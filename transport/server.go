@@ -38,8 +38,11 @@ type ServerOptions struct {
 	// while MaxConcurrent handlers run. A request beyond the bound is answered at
 	// once with an error starting with "server busy" (see BusyMessage) and does not
 	// run; a notification beyond it is dropped. A waiting request whose connection
-	// closes is dropped without running. 0 means DefaultMaxQueue; a negative value
-	// sheds as soon as every slot is busy.
+	// closes is dropped without running. A call of a method that has proven fast
+	// waits on its connection's read loop instead of in a goroutine of its own
+	// (backpressure on that connection; counted in MaxQueue and shed after
+	// QueueTimeout all the same). 0 means DefaultMaxQueue; a negative value sheds
+	// as soon as every slot is busy.
 	MaxQueue int
 	// QueueTimeout bounds how long a request waits for a handler slot before it is
 	// answered "server busy" without running. 0 means no limit (MaxQueue still applies).

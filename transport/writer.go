@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"net"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -64,7 +65,8 @@ func (w *connWriter) lock(ctx context.Context) error {
 
 // commit is called with mu held after appending to buf. When no write is in
 // progress it writes now (inline) or hands off to the background flusher
-// (background, used for notifications so tight loops batch). It returns the
+// (background: notifications, and calls made while others are in flight, so
+// that concurrent writers share one write). It returns the
 // error of a write that carried this goroutine's bytes.
 func (w *connWriter) commit(background bool) error {
 	if w.busy || w.corked {
@@ -143,6 +145,7 @@ func (w *connWriter) background(stop <-chan struct{}) {
 	for {
 		select {
 		case <-w.kick:
+			runtime.Gosched() // let runnable writers append their bytes first
 			w.mu.Lock()
 			if !w.busy {
 				w.busy = true
