@@ -102,7 +102,25 @@ func (c *Client) do(ctx context.Context, method string, opt CallOptions, mayRepe
 func (c *Client) attempt(ctx context.Context, t target, method string, mayRepeat bool, send func(context.Context, conn) error) (retry bool, err error) {
 	actx, cancel := context.WithTimeout(ctx, c.opts.CallTimeout)
 	defer cancel()
-	cn, up, err := t.ep.get(actx, c.opts.dial)
+	for redials := 0; ; redials++ {
+		cn, up, err := t.ep.get(actx, c.opts.dial)
+		retry, err, draining := c.sendOn(ctx, actx, t, cn, up, err, method, mayRepeat, send)
+		if !draining || redials >= maxDrainRedials {
+			return retry, err
+		}
+		// The server said goaway on this connection and the request was not
+		// sent: drop the connection (it closes itself once its pending calls
+		// are answered) and send on a new one, without counting a failure.
+		t.ep.retire(cn)
+	}
+}
+
+// maxDrainRedials bounds the new connections one attempt dials after goaways.
+const maxDrainRedials = 3
+
+// sendOn is one send of attempt on the connection get returned. draining:
+// the connection was draining (server goaway) and the request was not sent.
+func (c *Client) sendOn(ctx, actx context.Context, t target, cn conn, up bool, err error, method string, mayRepeat bool, send func(context.Context, conn) error) (retry bool, _ error, draining bool) {
 	if up {
 		c.changed(t.ep, true, nil)
 	}
@@ -110,41 +128,44 @@ func (c *Client) attempt(ctx context.Context, t target, method string, mayRepeat
 		var unavailable *UnavailableError
 		switch {
 		case errors.Is(err, ErrClosed):
-			return false, ErrClosed
+			return false, ErrClosed, false
 		case ctx.Err() != nil:
-			return false, c.ctxErr(ctx, t, method, err)
+			return false, c.ctxErr(ctx, t, method, err), false
 		case errors.As(err, &unavailable):
-			return true, err // already down; the next pick avoids it if it can
+			return true, err, false // already down; the next pick avoids it if it can
 		}
 		c.fail(t.ep, err, nil, false)
-		return true, err // never sent
+		return true, err, false // never sent
 	}
 	err = send(actx, cn)
+	if errors.Is(err, transport.ErrDraining) && errors.Is(err, transport.ErrNotSent) && ctx.Err() == nil {
+		return true, err, true
+	}
 	if err == nil {
 		if t.ep.isDown() && t.ep.revive() { // reached through a kept connection
 			c.changed(t.ep, true, nil)
 		}
-		return false, nil
+		return false, nil, false
 	}
 	if ctx.Err() != nil {
-		return false, c.ctxErr(ctx, t, method, err)
+		return false, c.ctxErr(ctx, t, method, err), false
 	}
 	if isServerError(err) {
-		return false, err
+		return false, err, false
 	}
 	timedOut := actx.Err() != nil
 	dead := isDone(cn) || errors.Is(err, transport.ErrBroken) || errors.Is(err, transport.ErrClosed)
 	if !timedOut && !dead {
 		// The server and the connection are fine: a local problem such as
 		// an argument that cannot be encoded or a reply that does not fit.
-		return false, fmt.Errorf("router: %s on %s: %w", method, c.describe(t), err)
+		return false, fmt.Errorf("router: %s on %s: %w", method, c.describe(t), err), false
 	}
 	c.fail(t.ep, err, cn, dead)
 	if errors.Is(err, transport.ErrNotSent) || mayRepeat {
-		return true, err
+		return true, err, false
 	}
 	return false, fmt.Errorf("router: %s on %s: %w (not retried: the request may have reached the server)",
-		method, c.describe(t), err)
+		method, c.describe(t), err), false
 }
 
 func (c *Client) ctxErr(ctx context.Context, t target, method string, err error) error {

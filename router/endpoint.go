@@ -98,6 +98,17 @@ func (e *endpoint) get(ctx context.Context, dial dialFunc) (cn conn, up bool, er
 	}
 }
 
+// retire drops bad, a connection the server is draining (goaway), so that the
+// next get dials a new one. bad is not closed: calls still pending on it get
+// their responses, and it stops by itself once they have.
+func (e *endpoint) retire(bad conn) {
+	e.mu.Lock()
+	if e.cn == bad {
+		e.cn = nil
+	}
+	e.mu.Unlock()
+}
+
 // fail records a failure caused by the server (dial error, timeout, lost
 // connection). bad, when not nil and dead, is the connection that failed; it
 // is closed and dropped. fail reports whether the endpoint just went down.

@@ -45,6 +45,7 @@ type Client struct {
 	pending     map[uint32]*call
 	nextID      uint32
 	err         error // why the client stopped (ErrClosed or a broken connection)
+	draining    bool  // the server sent GoAwayMethod: no new calls
 	role        int   // who reads: roleFree, roleCaller, roleWatcher
 	readerCall  *call // the caller holding the role
 	kicked      bool  // the watcher was asked to give up the role
@@ -135,8 +136,19 @@ func NewClient(conn net.Conn, opts ClientOptions) *Client {
 	return c
 }
 
-// Done is closed when the connection is gone (Close, or broken).
+// Done is closed when the connection is gone (Close, broken, or drained: the
+// server sent GoAwayMethod and the last pending call completed).
 func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Draining reports whether the server sent GoAwayMethod on the connection:
+// new calls fail at once with an error wrapping ErrDraining and ErrNotSent;
+// pending ones still get their responses, and once none is left the client
+// stops (Done) by itself, releasing the connection and its goroutines.
+func (c *Client) Draining() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.draining || c.err != nil
+}
 
 // Err returns why the client stopped, or nil while it works.
 func (c *Client) Err() error {
@@ -164,8 +176,8 @@ func (c *Client) Call(ctx context.Context, method string, reply any, args ...any
 	cl := callPool.Get().(*call)
 	cl.method, cl.reply = method, reply
 	c.mu.Lock()
-	if c.err != nil {
-		err := c.err
+	if c.err != nil || c.draining {
+		err := c.stoppedErrLocked()
 		c.mu.Unlock()
 		c.putCall(cl)
 		return notSent(method, err)
@@ -212,8 +224,12 @@ func (c *Client) abandon(id uint32, cl *call, err error, unsent bool) error {
 	c.mu.Lock()
 	if c.pending[id] == cl && !cl.promoted {
 		delete(c.pending, id)
+		drained := c.drainedLocked()
 		c.mu.Unlock()
 		c.putCall(cl)
+		if drained {
+			c.stopDrained()
+		}
 		return err
 	}
 	c.mu.Unlock()
@@ -254,6 +270,13 @@ func (c *Client) Notify(ctx context.Context, method string, args ...any) error {
 	if err := ctx.Err(); err != nil {
 		return notSent(method, err)
 	}
+	c.mu.Lock()
+	if c.draining && c.err == nil {
+		err := c.stoppedErrLocked()
+		c.mu.Unlock()
+		return notSent(method, err)
+	}
+	c.mu.Unlock()
 	if err := c.w.lock(ctx); err != nil {
 		return notSent(method, err)
 	}
@@ -457,7 +480,11 @@ func (c *Client) readLoop(ctx context.Context, id uint32, cl *call, dl time.Time
 					}
 					delete(c.pending, id)
 					c.releaseRoleLocked()
+					drained := c.drainedLocked()
 					c.mu.Unlock()
+					if drained {
+						c.stopDrained()
+					}
 					cause := ctx.Err()
 					if cause == nil {
 						cause = context.DeadlineExceeded
@@ -486,19 +513,70 @@ func (c *Client) readLoop(ctx context.Context, id uint32, cl *call, dl time.Time
 	}
 }
 
-// take removes and returns the call a response belongs to (nil if abandoned).
+// take removes and returns the call a response belongs to (nil if abandoned,
+// or not a response). When the client is draining and that was the last
+// pending call, it stops the client (the call is still delivered).
 func (c *Client) take(m *codec.Message) *call {
 	if m.Kind != codec.Response {
+		if m.Kind == codec.Notification && m.Method == GoAwayMethod {
+			c.goAway()
+			return nil
+		}
 		c.log.Debug("transport: ignoring non-response from server", "kind", m.Kind, "method", m.Method)
 		return nil
 	}
 	c.mu.Lock()
 	x := c.pending[m.ID]
+	drained := false
 	if x != nil {
 		delete(c.pending, m.ID)
+		drained = c.drainedLocked()
 	}
 	c.mu.Unlock()
+	if drained {
+		c.stopDrained()
+	}
 	return x
+}
+
+// goAway handles the server's GoAwayMethod: no new calls on this connection;
+// with none pending the client stops now.
+func (c *Client) goAway() {
+	c.mu.Lock()
+	c.draining = true
+	drained := c.drainedLocked()
+	c.mu.Unlock()
+	c.log.Debug("transport: server going away; draining connection", "remote", c.addr)
+	if drained {
+		c.stopDrained()
+	}
+}
+
+// drainedLocked tells whether a draining client has no pending call left.
+func (c *Client) drainedLocked() bool {
+	return c.draining && c.err == nil && len(c.pending) == 0
+}
+
+// stopDrained stops a drained client: queued notifications are written first
+// (the server still reads), for at most drainFlushTimeout.
+func (c *Client) stopDrained() {
+	c.flushQueued(drainFlushTimeout)
+	c.fail(c.drainedErr())
+}
+
+// drainFlushTimeout bounds how long a drained client spends writing queued notifications.
+const drainFlushTimeout = 100 * time.Millisecond
+
+func (c *Client) drainedErr() error {
+	return fmt.Errorf("%w (%s)", ErrDraining, c.addr)
+}
+
+// stoppedErrLocked is why a new call cannot be sent (c.err, or draining).
+func (c *Client) stoppedErrLocked() error {
+	if c.err != nil {
+		return c.err
+	}
+	return c.drainedErr()
 }
 
 // complete decodes a response into its call.

@@ -9,7 +9,17 @@ import (
 	"fmt"
 )
 
+// GoAwayMethod is the msgpack-rpc notification [2, "$svrkit.goaway", []] a
+// Server sends on every open connection when Shutdown begins: send no new
+// requests on this connection (responses to those already sent still come).
+// A Client that receives it drains the connection (see Client.Draining).
+const GoAwayMethod = "$svrkit.goaway"
+
 var (
+	// ErrDraining is wrapped (with ErrNotSent) by errors of calls refused
+	// because the server said GoAwayMethod on the connection: the request was
+	// not sent; send it again on a new connection.
+	ErrDraining = errors.New("transport: connection draining: server going away")
 	// ErrClosed is returned for calls on (or pending at) a Client closed by Close.
 	ErrClosed = errors.New("transport: client closed")
 	// ErrServerClosed is returned by Serve after Shutdown or Close.

@@ -133,19 +133,42 @@ func TestSlowReaderBounded(t *testing.T) {
 	wg.Wait()
 }
 
-// Shutdown keeps reading for DrainGrace: a request sent just after it began is answered.
+// Shutdown sends the goaway notification and keeps reading for DrainGrace: a
+// request sent just after it began by a client that ignores goaway is answered.
 func TestShutdownDrainGrace(t *testing.T) {
 	ts := startServer(t, ServerOptions{DrainGrace: 300 * time.Millisecond})
-	c := dial(t, ts.addr)
-	if err := c.Call(context.Background(), "echo", nil, "warm"); err != nil {
+	nc, err := net.Dial("tcp", ts.addr)
+	if err != nil {
 		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	dec := codec.NewDecoder(nc, codec.Limits{})
+	call := func(id uint32, v string) {
+		t.Helper()
+		b, _ := codec.AppendRequest(nil, id, "echo", v)
+		if _, err := nc.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	call(1, "warm")
+	var m codec.Message
+	if err := dec.Next(&m); err != nil || m.Kind != codec.Response || m.ID != 1 {
+		t.Fatalf("warm-up: %v %+v", err, m)
 	}
 	done := make(chan error, 1)
 	go func() { done <- ts.Shutdown(context.Background()) }()
+	if err := dec.Next(&m); err != nil || m.Kind != codec.Notification || m.Method != GoAwayMethod || string(m.Params) != "\x90" {
+		t.Fatalf("want goaway notification [2, %q, []], got %v %+v", GoAwayMethod, err, m)
+	}
 	time.Sleep(50 * time.Millisecond)
+	call(2, "late")
 	var s string
-	if err := c.Call(context.Background(), "echo", &s, "late"); err != nil || s != "late" {
-		t.Errorf("call during the drain grace: %q %v", s, err)
+	if err := dec.Next(&m); err != nil || m.Kind != codec.Response || m.ID != 2 || codec.Decode(m.Result, &s) != nil || s != "late" {
+		t.Errorf("call during the drain grace: %v %+v %q", err, m, s)
+	}
+	if err := dec.Next(&m); err == nil {
+		t.Errorf("connection not closed after the drain: %+v", m)
 	}
 	if err := <-done; err != nil {
 		t.Error(err)

@@ -53,9 +53,14 @@ type ServerOptions struct {
 	// client that sends requests but never reads its responses from holding more
 	// than a bounded amount of memory or any handler slot. 0 means DefaultMaxConnInFlight.
 	MaxConnInFlight int
-	// DrainGrace is how long a connection keeps reading during Shutdown, so that a
-	// request already on its way (or on a connection accepted just before) is
-	// answered instead of being reset. 0 means DefaultDrainGrace.
+	// DrainGrace is how quiet a connection must be during Shutdown before the
+	// server stops reading it. Shutdown sends every connection a GoAwayMethod
+	// notification and keeps reading and answering what arrives (a request
+	// already on its way, or sent by a client that does not know GoAwayMethod);
+	// a connection that has no call in flight and has sent nothing for DrainGrace
+	// stops being read and closes once its responses are written. Reading stops
+	// in any case DrainMaxFactor × DrainGrace after Shutdown began.
+	// 0 means DefaultDrainGrace.
 	DrainGrace time.Duration
 	// WriteTimeout closes a connection whose peer has not taken a response write
 	// for this long (a client that sends requests but never reads its responses).
@@ -68,7 +73,10 @@ const (
 	DefaultMaxQueue        = 1024
 	DefaultMaxConnInFlight = 256
 	DefaultDrainGrace      = 100 * time.Millisecond
-	DefaultWriteTimeout    = 30 * time.Second
+	// DrainMaxFactor bounds how long Shutdown keeps reading a busy connection,
+	// in units of DrainGrace.
+	DrainMaxFactor      = 20
+	DefaultWriteTimeout = 30 * time.Second
 )
 
 // BusyMessage starts the error string of a request shed by MaxQueue or QueueTimeout.
@@ -93,6 +101,8 @@ type Server struct {
 
 	mu        sync.Mutex
 	shutting  bool
+	goaway    bool      // Shutdown (not Close) began: draining connections are told GoAwayMethod
+	drainEnd  time.Time // when draining connections stop reading in any case
 	listeners map[net.Listener]struct{}
 	conns     map[*serverConn]struct{}
 
@@ -198,16 +208,20 @@ func isTemporary(err error) bool {
 func (s *Server) startConn(nc net.Conn) {
 	c := newServerConn(s, nc)
 	s.mu.Lock()
+	goaway := false
 	if s.shutting {
 		// Accepted as Shutdown began: answer what it sends within the drain grace
 		// rather than reset it (its listener may be shared with a successor).
-		c.draining.Store(true)
-		nc.SetReadDeadline(time.Now().Add(s.opts.DrainGrace))
+		c.startDrain(s.drainEnd)
+		goaway = s.goaway
 	}
 	s.conns[c] = struct{}{}
 	s.nconns.Add(1)
 	s.mu.Unlock()
 	go c.readLoop()
+	if goaway {
+		go c.sendGoAway()
+	}
 }
 
 func (s *Server) removeConn(c *serverConn) {
@@ -219,12 +233,17 @@ func (s *Server) removeConn(c *serverConn) {
 	s.mu.Unlock()
 }
 
-// Shutdown stops accepting, stops reading new requests, lets in-flight
-// handlers finish and their responses go out, then closes every connection.
-// If ctx ends first it closes everything at once (as Close) and returns
-// ctx.Err().
+// Shutdown stops accepting and sends every connection a GoAwayMethod
+// notification (a client that knows it sends no new requests on that
+// connection). It keeps answering requests that still arrive until the
+// connection has no call in flight and has been quiet for DrainGrace (see
+// ServerOptions.DrainGrace), lets in-flight handlers finish and their
+// responses go out, then closes every connection. If ctx ends first it closes
+// everything at once (as Close) and returns ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.beginShutdown()
+	for _, c := range s.beginShutdown(true) {
+		go c.sendGoAway()
+	}
 	delay := time.Millisecond
 	t := time.NewTimer(delay)
 	defer t.Stop()
@@ -253,29 +272,36 @@ func (s *Server) serving() int {
 	return len(s.listeners)
 }
 
-func (s *Server) beginShutdown() {
+// beginShutdown stops accepting and starts draining every connection; with
+// goaway (Shutdown) it returns the connections to send GoAwayMethod to.
+func (s *Server) beginShutdown(goaway bool) []*serverConn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.shutting {
-		return
+		return nil
 	}
-	s.shutting = true
+	s.shutting, s.goaway = true, goaway
 	for ln := range s.listeners {
 		ln.Close()
 	}
-	grace := time.Now().Add(s.opts.DrainGrace)
+	s.drainEnd = time.Now().Add(DrainMaxFactor * s.opts.DrainGrace)
+	var told []*serverConn
 	for c := range s.conns {
-		// The read loop reads what arrives within the grace, then stops reading;
-		// the connection closes once its in-flight calls are answered.
-		c.draining.Store(true)
-		c.nc.SetReadDeadline(grace)
+		// The read loop reads until the connection is quiet (see startDrain),
+		// then stops reading; the connection closes once its in-flight calls
+		// are answered.
+		c.startDrain(s.drainEnd)
+		if goaway {
+			told = append(told, c)
+		}
 	}
+	return told
 }
 
 // Close closes the listeners and every connection at once; running handlers
 // see their context cancelled and their responses are dropped.
 func (s *Server) Close() error {
-	s.beginShutdown()
+	s.beginShutdown(false)
 	s.mu.Lock()
 	conns := make([]*serverConn, 0, len(s.conns))
 	for c := range s.conns {

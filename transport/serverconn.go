@@ -30,6 +30,11 @@ type serverConn struct {
 	room     chan struct{} // a finished goroutine call signals the read loop waiting on pending
 	draining atomic.Bool
 	closed   atomic.Bool
+
+	// Read loop only, while draining (see keepDraining).
+	drainEnd  time.Time // set before draining is stored
+	nread     uint64    // messages read
+	drainSeen uint64    // nread when the read deadline was last moved
 }
 
 // Inline dispatch: a call runs on the read loop (no goroutine hop) when its
@@ -105,11 +110,16 @@ func (c *serverConn) readLoop() {
 		if err := c.dec.Next(&m); err != nil {
 			if corked {
 				c.w.uncork()
+				corked = false
+			}
+			if c.draining.Load() && c.keepDraining(err) {
+				continue
 			}
 			c.readFailed(err)
 			c.release()
 			return
 		}
+		c.nread++
 		if m.Kind == codec.Response {
 			s.log.Debug("transport: ignoring response sent to server", "remote", c.nc.RemoteAddr())
 			continue
@@ -195,6 +205,51 @@ func (c *serverConn) readLoop() {
 		c.addPending(j.pend)
 		go j.run()
 	}
+}
+
+// startDrain marks the connection draining (Shutdown began): its read loop
+// reads for at least DrainGrace more, then as long as keepDraining says.
+func (c *serverConn) startDrain(end time.Time) {
+	if c.draining.Load() {
+		return
+	}
+	c.drainEnd = end
+	c.draining.Store(true)
+	c.nc.SetReadDeadline(earliest(time.Now().Add(c.s.opts.DrainGrace), end))
+}
+
+// keepDraining tells the read loop of a draining connection whether to go on
+// reading after err: yes, with the read deadline moved DrainGrace on, after a
+// read timeout while the connection still has calls in flight or sent
+// something during the last DrainGrace, until drainEnd.
+func (c *serverConn) keepDraining(err error) bool {
+	if !isTimeoutErr(err) || c.closed.Load() {
+		return false
+	}
+	now := time.Now()
+	if !now.Before(c.drainEnd) || c.nread == c.drainSeen && c.refs.Load() <= 1 {
+		return false
+	}
+	c.drainSeen = c.nread
+	c.nc.SetReadDeadline(earliest(now.Add(c.s.opts.DrainGrace), c.drainEnd))
+	return true
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// sendGoAway tells the peer, with a GoAwayMethod notification, to send no new
+// requests on this connection.
+func (c *serverConn) sendGoAway() {
+	if c.w.lock(c.ctx) != nil {
+		return
+	}
+	c.w.buf, _ = codec.AppendNotification(c.w.buf, GoAwayMethod)
+	_ = c.w.commit(false)
 }
 
 // takeSlot takes a connection slot for a goroutine call, waiting (with the

@@ -301,7 +301,7 @@ func TestServerShutdownDuringCalls(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("client not told the connection closed")
 	}
-	if err := c.Call(context.Background(), "echo", nil, "x"); !errors.Is(err, ErrNotSent) || !errors.Is(err, ErrBroken) {
+	if err := c.Call(context.Background(), "echo", nil, "x"); !errors.Is(err, ErrNotSent) || !errors.Is(err, ErrDraining) && !errors.Is(err, ErrBroken) {
 		t.Fatalf("call after server close: %v", err)
 	}
 	if _, err := net.DialTimeout("tcp", ts.addr, time.Second); err == nil {
@@ -513,7 +513,7 @@ func TestIdleClientSeesServerGo(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Done not closed after the server closed an idle connection")
 	}
-	if err := c.Call(context.Background(), "echo", nil, "x"); !errors.Is(err, ErrNotSent) || !errors.Is(err, ErrBroken) {
+	if err := c.Call(context.Background(), "echo", nil, "x"); !errors.Is(err, ErrNotSent) || !errors.Is(err, ErrDraining) && !errors.Is(err, ErrBroken) {
 		t.Fatalf("call on a dead connection: %v", err)
 	}
 }

@@ -18,10 +18,16 @@ import (
 // returned later than callTimeout+hangSlack is a hang.
 type tally struct {
 	sent, acked, failed, hung atomic.Int64
-	mu                        sync.Mutex
-	ackedKeys                 []string
-	errs                      map[string]int // failure classes
-	lats                      []time.Duration
+	// resend: persistentLoad sends a request that failed as not sent (ErrNotSent, e.g.
+	// refused on a connection the server said goaway on) again on a new connection,
+	// counted in resent; off, such a call counts as failed.
+	resend    bool
+	resent    atomic.Int64
+	moved     atomic.Int64 // resend: connections left because the server said goaway
+	mu        sync.Mutex
+	ackedKeys []string
+	errs      map[string]int // failure classes
+	lats      []time.Duration
 }
 
 const (
@@ -105,8 +111,12 @@ func (t *tally) String() string {
 	}
 	t.mu.Unlock()
 	sort.Strings(classes)
-	return fmt.Sprintf("sent %d, acked %d, failed-with-error %d [%s], hung %d, p99 %v, max %v",
-		t.sent.Load(), t.acked.Load(), t.failed.Load(), strings.Join(classes, " "), t.hung.Load(),
+	resent := ""
+	if t.resend {
+		resent = fmt.Sprintf(" (moved after goaway %d, resent after not-sent %d)", t.moved.Load(), t.resent.Load())
+	}
+	return fmt.Sprintf("sent %d, acked %d, failed-with-error %d [%s]%s, hung %d, p99 %v, max %v",
+		t.sent.Load(), t.acked.Load(), t.failed.Load(), strings.Join(classes, " "), resent, t.hung.Load(),
 		p99.Round(time.Microsecond), mx.Round(time.Microsecond))
 }
 
@@ -134,6 +144,12 @@ func persistentLoad(tb testing.TB, addr string, n int, tl *tally, stop <-chan st
 				ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 				begin := time.Now()
 				var err error
+				if c != nil && tl.resend && c.Draining() {
+					// The server said goaway (graceful restart): move to a new connection.
+					c.Close()
+					c = nil
+					tl.moved.Add(1)
+				}
 				if c == nil {
 					c, err = transport.Dial(ctx, addr, transport.ClientOptions{})
 				}
@@ -141,10 +157,20 @@ func persistentLoad(tb testing.TB, addr string, n int, tl *tally, stop <-chan st
 					tl.sent.Add(1)
 					var got string
 					err = c.Call(ctx, "put", &got, key)
+					for try := 0; tl.resend && try < 3 && errors.Is(err, transport.ErrNotSent) && ctx.Err() == nil; try++ {
+						// Not sent: safe to send again, on a new connection.
+						c.Close()
+						if c, err = transport.Dial(ctx, addr, transport.ClientOptions{}); err != nil {
+							c = nil
+							break
+						}
+						tl.resent.Add(1)
+						err = c.Call(ctx, "put", &got, key)
+					}
 					if err == nil && got != key {
 						err = fmt.Errorf("put %q answered %q", key, got)
 					}
-					if err != nil {
+					if err != nil && c != nil {
 						c.Close()
 						c = nil
 					}

@@ -11,8 +11,9 @@ import (
 
 // TestGracefulRestartUnderLoad: `-s restart` hands the listening socket to a new master
 // while clients dial a new connection per call (goal and requirement: 0 failures) and
-// other clients keep persistent connections (a call sent just as its old worker stops
-// reading fails with an error; counted, never acknowledged-then-lost).
+// other clients keep persistent connections (the old worker says goaway; a call refused
+// as not sent on the draining connection is resent on a new one and counted; any call
+// that fails is counted, never acknowledged-then-lost).
 func TestGracefulRestartUnderLoad(t *testing.T) {
 	for _, model := range []string{"process", "thread"} {
 		t.Run(model, func(t *testing.T) {
@@ -20,6 +21,7 @@ func TestGracefulRestartUnderLoad(t *testing.T) {
 			s := newSvr(t, model, 2, "")
 			first := s.start()
 			dial, pers := newTally(), newTally()
+			pers.resend = true
 			stop := make(chan struct{})
 			wg1 := dialPerCallLoad(s.addr, p.Clients, dial, stop)
 			wg2 := persistentLoad(t, s.addr, p.Clients, pers, stop)
@@ -58,6 +60,9 @@ func TestGracefulRestartUnderLoad(t *testing.T) {
 				p.Name, model, p.Restarts, pids, dial, pers, len(lostD)+len(lostP))
 			if dial.failed.Load() != 0 {
 				t.Errorf("%d dial-per-call calls failed across graceful restarts: %s", dial.failed.Load(), dial)
+			}
+			if pers.failed.Load() != 0 {
+				t.Errorf("%d persistent-connection calls failed across graceful restarts (goaway should move them): %s", pers.failed.Load(), pers)
 			}
 			if len(lostD)+len(lostP) != 0 || dial.hung.Load()+pers.hung.Load() != 0 {
 				t.Errorf("lost %d/%d, hung %d/%d", len(lostD), len(lostP), dial.hung.Load(), pers.hung.Load())
