@@ -45,7 +45,8 @@ func BenchmarkCodecDecodeRequest(b *testing.B) {
 
 // BenchmarkCodecEcho is the whole codec path of one echo call: the client
 // encodes the request, the server decodes it and its param and encodes the
-// response, the client decodes the response and its result.
+// response, the client decodes the response and its result. Its 2 allocations
+// are the two decoded strings handed to user code.
 func BenchmarkCodecEcho(b *testing.B) {
 	b.ReportAllocs()
 	req := &repeatReader{}
@@ -66,7 +67,10 @@ func BenchmarkCodecEcho(b *testing.B) {
 		if err := DecodeParams(m.Params, nil, &param); err != nil {
 			b.Fatal(err)
 		}
-		respBuf, _ = AppendResponse(respBuf[:0], m.ID, "", Raw(m.Params[1:])) // the handler's result, pre-boxed
+		// The handler's result, boxed once outside the loop like the request's
+		// argument: boxing a handler's return value into any is the handler's
+		// allocation, not the codec's.
+		respBuf, _ = AppendResponse(respBuf[:0], m.ID, "", arg)
 		if err := cd.Next(&m); err != nil {
 			b.Fatal(err)
 		}
