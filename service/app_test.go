@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,9 +30,24 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
+// Files in the test app's dir that make its start-up fail (ready_test.go).
+const (
+	failRegisterFile = "fail-register" // Register returns errRegister
+	panicInitFile    = "panic-init"    // Init panics in self worker processes
+)
+
+var errRegister = errors.New("test register failure")
+
 // testApp is a tiny generated-looking app: rpc echo, slow(ms), pid; self handlers for the
 // groups simple, event and value_log that mark themselves in dir and run until stopped.
 func testApp(dir string) App {
+	exists := func(name string) bool {
+		if dir == "" {
+			return false
+		}
+		_, err := os.Stat(filepath.Join(dir, name))
+		return err == nil
+	}
 	self := func(ctx context.Context, w workers.Worker) error {
 		if dir != "" {
 			name := fmt.Sprintf("%s.%d.%d", w.Group, w.Index, w.Coroutine)
@@ -43,7 +59,16 @@ func testApp(dir string) App {
 	}
 	return App{
 		Name: "echo",
+		Init: func(ctx context.Context, cfg *workers.Config) error {
+			if os.Getenv(workers.EnvRole) == workers.RoleSelf && exists(panicInitFile) {
+				panic("test init crash")
+			}
+			return nil
+		},
 		Register: func(s *transport.Server, cfg *workers.Config) error {
+			if exists(failRegisterFile) {
+				return errRegister
+			}
 			s.Register("echo", func(ctx context.Context, params []byte) (any, error) {
 				var msg string
 				if err := codec.DecodeParams(params, []string{"msg"}, &msg); err != nil {

@@ -61,8 +61,10 @@ func Run(app App, args []string, stdout, stderr io.Writer) int {
 		*conf = abs
 	}
 	notifier := daemon.TakeNotifier()
+	workerReady := workers.TakeReadyPipe() // set in a worker process's first start only
 	fail := func(err error) int {
 		notifier.Ready(err)
+		workerReady.Report(err)
 		fmt.Fprintf(stderr, "%s_svr: %v\n", app.Name, err)
 		return ExitFailure
 	}
@@ -74,7 +76,7 @@ func Run(app App, args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(err)
 		}
-		return runWorker(app, cfg, role, stderr)
+		return runWorker(app, cfg, role, workerReady, stderr)
 	}
 	name := cfg.App.Name
 	ctx := context.Background()

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -100,6 +101,24 @@ func runMaster(app App, cfg *workers.Config, notifier *daemon.Notifier) (err err
 			}
 			return err
 		}
+		// Start is truthful: every worker process has registered its APIs (rpc) or run
+		// App.Init (self) before this master reports ready, or the start fails.
+		wait := readyTimeout(cfg)
+		wctx, cancel := context.WithTimeout(ctx, wait)
+		err = procs.WaitReady(wctx)
+		cancel()
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				err = fmt.Errorf("%w within %v (see %s)", err, wait, logName(cfg))
+			}
+			log.Error("worker processes failed to start; stopping", "err", err)
+			if running != nil {
+				_ = running.Stop(context.Background())
+			}
+			stopProcs()
+			procs.Wait()
+			return fmt.Errorf("%s: %w", cfg.App.Name, err)
+		}
 	}
 	if inherited != nil {
 		if pf, err = daemon.TakeOverPidFile(inherited.pidFile, cfg.App.PidFile); err != nil {
@@ -156,9 +175,24 @@ func childSpec(cfg *workers.Config, role workers.Role, listener *os.File) worker
 		Args:             []string{role.Title(cfg.App.Name), "-f", cfg.Path},
 		Env:              append(os.Environ(), role.Env()...),
 		RestartOnSuccess: role.Kind == workers.RoleRPC,
+		Ready:            true,
 	}
 	if listener != nil {
 		s.ExtraFiles = []*os.File{listener}
 	}
 	return s
+}
+
+// readyTimeout bounds how long a start waits for the worker processes to report ready:
+// [app] stop_timeout, at least 10s, at most 25s (under daemon.Detach's 30s, so the
+// detaching parent hears the reason).
+func readyTimeout(cfg *workers.Config) time.Duration {
+	d := cfg.App.StopTimeout
+	if d < 10*time.Second {
+		d = 10 * time.Second
+	}
+	if d > 25*time.Second {
+		d = 25 * time.Second
+	}
+	return d
 }

@@ -14,15 +14,18 @@ import (
 	"github.com/svrkit/svrkit/workers"
 )
 
-// runWorker runs this process as the worker role its master gave it, until SIGTERM.
-func runWorker(app App, cfg *workers.Config, role workers.Role, stderr io.Writer) int {
+// runWorker runs this process as the worker role its master gave it, until SIGTERM. ready
+// (nil after a restart) learns whether start-up succeeded: rpc workers report once the
+// APIs are registered and the socket is served, self workers once App.Init returned.
+func runWorker(app App, cfg *workers.Config, role workers.Role, ready *workers.ReadyPipe, stderr io.Writer) int {
 	var err error
 	switch role.Kind {
 	case workers.RoleRPC:
-		err = runRPCWorker(app, cfg, role)
+		err = runRPCWorker(app, cfg, role, ready)
 	default:
-		err = runSelfWorker(app, cfg, role)
+		err = runSelfWorker(app, cfg, role, ready)
 	}
+	ready.Report(err) // no-op once reported
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", role.Title(cfg.App.Name), err)
 		return ExitFailure
@@ -31,7 +34,7 @@ func runWorker(app App, cfg *workers.Config, role workers.Role, stderr io.Writer
 }
 
 // runRPCWorker serves the listening socket inherited as fd 3 until SIGTERM, then drains.
-func runRPCWorker(app App, cfg *workers.Config, role workers.Role) error {
+func runRPCWorker(app App, cfg *workers.Config, role workers.Role, ready *workers.ReadyPipe) error {
 	log, closer, err := workers.NewLogger(cfg, "rpc")
 	if err != nil {
 		return err
@@ -67,6 +70,7 @@ func runRPCWorker(app App, cfg *workers.Config, role workers.Role) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("rpc worker serving", "pid", os.Getpid(), "addr", ln.Addr().String())
+	ready.Report(nil)
 	select {
 	case <-ctx.Done():
 	case err := <-served:
@@ -87,7 +91,7 @@ func runRPCWorker(app App, cfg *workers.Config, role workers.Role) error {
 // runSelfWorker runs one self worker (coroutine_sum goroutines for process_coroutine)
 // until SIGTERM. It exits 0 when every handler returned nil (the master then does not
 // restart it) or on stop.
-func runSelfWorker(app App, cfg *workers.Config, role workers.Role) error {
+func runSelfWorker(app App, cfg *workers.Config, role workers.Role, ready *workers.ReadyPipe) error {
 	g, ok := cfg.Self.Group(role.Group)
 	if !ok {
 		return fmt.Errorf("self group %q is not in %s", role.Group, cfg.Path)
@@ -116,6 +120,7 @@ func runSelfWorker(app App, cfg *workers.Config, role workers.Role) error {
 		workers.RunWorker(ctx, cfg, g, role.Index, fn, log, workers.Backoff{})
 		close(done)
 	}()
+	ready.Report(nil)
 	select {
 	case <-done:
 		return nil

@@ -1,6 +1,7 @@
 package workers
 
 import (
+	"errors"
 	"os"
 	"os/signal"
 	"syscall"
@@ -29,5 +30,18 @@ func TestMain(m *testing.M) {
 		os.Exit(3)
 	case "done":
 		os.Exit(0)
+	case "ready": // reports ok when it has a readiness pipe (first start only), then runs
+		rp := TakeReadyPipe()
+		if rp == nil {
+			os.Exit(5) // a restart: no pipe
+		}
+		rp.Report(nil)
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGTERM)
+		<-c
+		os.Exit(0)
+	case "notready": // start-up fails: reports why and exits
+		TakeReadyPipe().Report(errors.New("register: boom\nsecond line"))
+		os.Exit(1)
 	}
 }

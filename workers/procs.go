@@ -28,6 +28,10 @@ type ProcSpec struct {
 	// When false, exit status 0 means the worker is done (self workers whose handlers all
 	// returned nil).
 	RestartOnSuccess bool
+	// Ready gives the process's first start a readiness pipe (the fd after ExtraFiles,
+	// named by EnvReadyFD; see TakeReadyPipe) on which it reports that it started;
+	// (*Procs).WaitReady waits for the reports. Restarts run without it.
+	Ready bool
 }
 
 // ProcOptions configures StartProcs. Zero values: Backoff defaults, KillAfter 10s, Log discards.
@@ -44,6 +48,10 @@ type Procs struct {
 	mu       sync.Mutex
 	pids     map[int]int // spec index -> current pid (0 when not running)
 	restarts atomic.Int64
+	// waitReady names the specs started with Ready (spec index -> name); their reports
+	// arrive on ready.
+	waitReady map[int]string
+	ready     chan readyReport
 }
 
 // StartProcs starts one process per spec and supervises them until ctx is cancelled: a
@@ -64,7 +72,12 @@ func StartProcs(ctx context.Context, specs []ProcSpec, opts ProcOptions) (*Procs
 	if err != nil {
 		return nil, fmt.Errorf("workers: find own executable: %w", err)
 	}
-	p := &Procs{opts: opts, pids: map[int]int{}}
+	p := &Procs{opts: opts, pids: map[int]int{}, waitReady: map[int]string{}, ready: make(chan readyReport, len(specs))}
+	for i, s := range specs {
+		if s.Ready {
+			p.waitReady[i] = s.Name
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	started := make(chan error, len(specs))
 	for i, s := range specs {
@@ -126,18 +139,40 @@ func (p *Procs) supervise(ctx context.Context, i int, s ProcSpec, started chan<-
 	r := restarts{b: p.opts.Backoff}
 	first := true
 	for {
-		cmd := command(s)
+		cs := s
+		var readyR, readyW *os.File
+		if first && s.Ready {
+			var err error
+			if readyR, readyW, err = os.Pipe(); err != nil {
+				started <- fmt.Errorf("workers: start %s: readiness pipe: %w", s.Name, err)
+				return
+			}
+			cs = withReadyPipe(s, readyW)
+		}
+		cmd := command(cs)
 		began := time.Now()
 		err := cmd.Start()
+		if readyW != nil {
+			readyW.Close() // the child has its copy: EOF once it exits
+		}
 		if first {
 			first = false
 			if err != nil {
+				if readyR != nil {
+					readyR.Close()
+				}
 				started <- fmt.Errorf("workers: start %s (%s): %w", s.Name, s.Path, err)
 				return
 			}
 			started <- nil
 		}
 		if err == nil {
+			var firstExit chan error // the first start's exit status, for awaitReady
+			if readyR != nil {
+				firstExit = make(chan error, 1)
+				p.wg.Add(1)
+				go p.awaitReady(ctx, i, s.Name, readyR, firstExit)
+			}
 			p.setPID(i, cmd.Process.Pid)
 			log.Info("worker process started", "pid", cmd.Process.Pid)
 			exited := make(chan error, 1)
@@ -145,9 +180,15 @@ func (p *Procs) supervise(ctx context.Context, i int, s ProcSpec, started chan<-
 			select {
 			case err = <-exited:
 			case <-ctx.Done():
-				p.terminate(log, cmd, exited)
+				err = p.terminate(log, cmd, exited)
+				if firstExit != nil {
+					firstExit <- err
+				}
 				p.setPID(i, 0)
 				return
+			}
+			if firstExit != nil {
+				firstExit <- err
 			}
 			p.setPID(i, 0)
 			if err == nil && !s.RestartOnSuccess {
@@ -174,19 +215,20 @@ func (p *Procs) supervise(ctx context.Context, i int, s ProcSpec, started chan<-
 	}
 }
 
-// terminate sends SIGTERM, waits up to KillAfter, then SIGKILLs.
-func (p *Procs) terminate(log *slog.Logger, cmd *exec.Cmd, exited <-chan error) {
+// terminate sends SIGTERM, waits up to KillAfter, then SIGKILLs; it returns how the
+// process exited.
+func (p *Procs) terminate(log *slog.Logger, cmd *exec.Cmd, exited <-chan error) error {
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	t := time.NewTimer(p.opts.KillAfter)
 	defer t.Stop()
 	select {
-	case <-exited:
-		return
+	case err := <-exited:
+		return err
 	case <-t.C:
 	}
 	log.Error("worker process did not stop in time; killing", "pid", cmd.Process.Pid, "after", p.opts.KillAfter)
 	_ = cmd.Process.Kill()
-	<-exited
+	return <-exited
 }
 
 func command(s ProcSpec) *exec.Cmd {

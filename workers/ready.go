@@ -1,0 +1,136 @@
+package workers
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// EnvReadyFD names the fd on which a worker process started with ProcSpec.Ready reports,
+// once, that it has started: one line, "ok" or "error: <why>". Only the first start of a
+// spec gets the pipe; processes restarted by supervision run without it.
+const EnvReadyFD = "SVRKIT_WORKER_READY_FD"
+
+// ReadyPipe is a worker process's end of its readiness pipe.
+type ReadyPipe struct{ f *os.File }
+
+// TakeReadyPipe returns the readiness pipe when this process was started with
+// ProcSpec.Ready (and is not a restart), else nil. It clears EnvReadyFD and marks the fd
+// close-on-exec so processes started later do not inherit it. Call it once, early.
+func TakeReadyPipe() *ReadyPipe {
+	v := os.Getenv(EnvReadyFD)
+	if v == "" {
+		return nil
+	}
+	os.Unsetenv(EnvReadyFD)
+	fd, err := strconv.Atoi(v)
+	if err != nil || fd < 3 {
+		return nil
+	}
+	syscall.CloseOnExec(fd)
+	return &ReadyPipe{f: os.NewFile(uintptr(fd), "worker-ready-pipe")}
+}
+
+// Report tells the master that start-up succeeded (nil) or why it failed. Only the first
+// call has an effect; a nil ReadyPipe does nothing.
+func (p *ReadyPipe) Report(err error) {
+	if p == nil || p.f == nil {
+		return
+	}
+	line := "ok\n"
+	if err != nil {
+		line = "error: " + strings.ReplaceAll(err.Error(), "\n", " ") + "\n"
+	}
+	_, _ = p.f.WriteString(line)
+	p.f.Close()
+	p.f = nil
+}
+
+// readyReport is one worker's answer on its readiness pipe.
+type readyReport struct {
+	index int
+	name  string
+	err   error
+}
+
+// awaitReady reads spec index's readiness line from r. When the pipe closes without a
+// line (the process died first), it reports how the process exited (from exit).
+func (p *Procs) awaitReady(ctx context.Context, index int, name string, r *os.File, exit <-chan error) {
+	defer p.wg.Done()
+	line, _ := bufio.NewReader(io.LimitReader(r, 64<<10)).ReadString('\n')
+	r.Close()
+	line = strings.TrimSpace(line)
+	var err error
+	switch {
+	case line == "ok":
+	case strings.HasPrefix(line, "error: "):
+		err = errors.New(strings.TrimPrefix(line, "error: "))
+	case line != "":
+		err = fmt.Errorf("bad readiness report %q", line)
+	default:
+		select {
+		case e := <-exit:
+			if e == nil {
+				e = errors.New("exit status 0")
+			}
+			err = fmt.Errorf("exited before it was ready (%v)", e)
+		case <-ctx.Done():
+			err = fmt.Errorf("stopped before it was ready: %w", ctx.Err())
+		}
+	}
+	p.ready <- readyReport{index: index, name: name, err: err}
+}
+
+// WaitReady waits until every process started with ProcSpec.Ready has reported that it
+// started. It returns the first failure, "<name> failed to start: <why>" (the worker's own
+// error, or how it exited before reporting), or, when ctx ends first, an error naming the
+// workers not ready yet. Call it once, after StartProcs.
+func (p *Procs) WaitReady(ctx context.Context) error {
+	pending := map[int]string{}
+	for i, n := range p.waitReady {
+		pending[i] = n
+	}
+	for len(pending) > 0 {
+		select {
+		case r := <-p.ready:
+			delete(pending, r.index)
+			if r.err != nil {
+				return fmt.Errorf("%s failed to start: %w", r.name, r.err)
+			}
+		case <-ctx.Done():
+			names := make([]string, 0, len(pending))
+			for _, n := range pending {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			return fmt.Errorf("worker processes not ready (%s): %w", strings.Join(names, ", "), ctx.Err())
+		}
+	}
+	return nil
+}
+
+// withReadyPipe returns a copy of s with w as the next inherited fd and
+// EnvReadyFD naming it.
+func withReadyPipe(s ProcSpec, w *os.File) ProcSpec {
+	fd := 3 + len(s.ExtraFiles)
+	s.ExtraFiles = append(append([]*os.File(nil), s.ExtraFiles...), w)
+	env := s.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	out := make([]string, 0, len(env)+1)
+	for _, e := range env {
+		if !strings.HasPrefix(e, EnvReadyFD+"=") {
+			out = append(out, e)
+		}
+	}
+	s.Env = append(out, EnvReadyFD+"="+strconv.Itoa(fd))
+	return s
+}
