@@ -85,3 +85,30 @@ func BenchmarkRingRebuild(b *testing.B) {
 		c.points.build(live, c.defKey)
 	}
 }
+
+// BenchmarkCallOverheadWithKey: CallOverhead with the key in the context
+// (WithKey), as a generated client passes it.
+func BenchmarkCallOverheadWithKey(b *testing.B) {
+	c := benchClient(b, tenServers(), Options{})
+	ctx := WithKey(context.Background(), "user:1234567")
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.Call(ctx, "m", nil, nil, CallOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCallOverheadCancellable: CallOverhead with a long-lived
+// cancellable context (a server's, signal.NotifyContext's).
+func BenchmarkCallOverheadCancellable(b *testing.B) {
+	c := benchClient(b, tenServers(), Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.Call(ctx, "m", nil, nil, CallOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

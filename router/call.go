@@ -66,9 +66,25 @@ func (c *Client) pick(opt CallOptions) (target, error) {
 	return target{}, e
 }
 
-// do runs send on up to Attempts servers. mayRepeat allows another attempt
+// request is one Call or Notify.
+type request struct {
+	method string
+	reply  any
+	args   []any
+	notify bool
+}
+
+func (r *request) send(ctx context.Context, cn conn) error {
+	if r.notify {
+		return cn.Notify(ctx, r.method, r.args...)
+	}
+	return cn.Call(ctx, r.method, r.reply, r.args...)
+}
+
+// do runs r on up to Attempts servers. mayRepeat allows another attempt
 // after a failure that may have reached the server.
-func (c *Client) do(ctx context.Context, method string, opt CallOptions, mayRepeat bool, send func(context.Context, conn) error) error {
+func (c *Client) do(ctx context.Context, r *request, opt CallOptions, mayRepeat bool) error {
+	method := r.method
 	var last error
 	var lastT target
 	for a := 0; a < c.opts.Attempts; a++ {
@@ -88,7 +104,7 @@ func (c *Client) do(ctx context.Context, method string, opt CallOptions, mayRepe
 			}
 			return err
 		}
-		retry, err := c.attempt(ctx, t, method, mayRepeat, send)
+		retry, err := c.attempt(ctx, t, r, mayRepeat)
 		if err == nil || !retry {
 			return err
 		}
@@ -99,12 +115,14 @@ func (c *Client) do(ctx context.Context, method string, opt CallOptions, mayRepe
 
 // attempt sends once to t. It returns the error and whether another attempt
 // may follow it.
-func (c *Client) attempt(ctx context.Context, t target, method string, mayRepeat bool, send func(context.Context, conn) error) (retry bool, err error) {
-	actx, cancel := context.WithTimeout(ctx, c.opts.CallTimeout)
-	defer cancel()
+func (c *Client) attempt(ctx context.Context, t target, r *request, mayRepeat bool) (retry bool, err error) {
+	actx, shared := c.attemptCtx(ctx)
+	if shared != nil {
+		defer shared.release()
+	}
 	for redials := 0; ; redials++ {
 		cn, up, err := t.ep.get(actx, c.opts.dial)
-		retry, err, draining := c.sendOn(ctx, actx, t, cn, up, err, method, mayRepeat, send)
+		retry, err, draining := c.sendOn(ctx, actx, t, cn, up, err, r, mayRepeat)
 		if !draining || redials >= maxDrainRedials {
 			return retry, err
 		}
@@ -120,7 +138,8 @@ const maxDrainRedials = 3
 
 // sendOn is one send of attempt on the connection get returned. draining:
 // the connection was draining (server goaway) and the request was not sent.
-func (c *Client) sendOn(ctx, actx context.Context, t target, cn conn, up bool, err error, method string, mayRepeat bool, send func(context.Context, conn) error) (retry bool, _ error, draining bool) {
+func (c *Client) sendOn(ctx, actx context.Context, t target, cn conn, up bool, err error, r *request, mayRepeat bool) (retry bool, _ error, draining bool) {
+	method := r.method
 	if up {
 		c.changed(t.ep, true, nil)
 	}
@@ -137,7 +156,7 @@ func (c *Client) sendOn(ctx, actx context.Context, t target, cn conn, up bool, e
 		c.fail(t.ep, err, nil, false)
 		return true, err, false // never sent
 	}
-	err = send(actx, cn)
+	err = r.send(actx, cn)
 	if errors.Is(err, transport.ErrDraining) && errors.Is(err, transport.ErrNotSent) && ctx.Err() == nil {
 		return true, err, true
 	}

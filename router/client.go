@@ -29,7 +29,8 @@ type Options struct {
 	// server are repeated, unless CallOptions allow more.
 	Attempts int
 	// CallTimeout bounds each attempt (dial included), always within the
-	// caller's context; 0 means 3 s.
+	// caller's context; 0 means 3 s. Attempts share deadlines to save a
+	// timer per call, so one may end up to CallTimeout/16 early, never late.
 	CallTimeout time.Duration
 
 	// ProbeInterval is how often a down server gets a TCP connect probe
@@ -82,6 +83,8 @@ type Client struct {
 	// sharding
 	shards  []shard // sorted by begin
 	myShard *shard  // the shard of opts.ID
+
+	deadlines sharedDeadline // attempt contexts shared between calls (attemptCtx)
 
 	closed atomic.Bool
 	wake   chan struct{}
@@ -206,9 +209,8 @@ func tcpProbe(ctx context.Context, addr string) error {
 // as is and never fails over.
 func (c *Client) Call(ctx context.Context, method string, reply any, args []any, opt CallOptions) error {
 	opt = keyOf(ctx, opt)
-	return c.do(ctx, method, opt, opt.Idempotent, func(ctx context.Context, cn conn) error {
-		return cn.Call(ctx, method, reply, args...)
-	})
+	r := request{method: method, reply: reply, args: args}
+	return c.do(ctx, &r, opt, opt.Idempotent)
 }
 
 // Notify sends method(args...) as a notification (no response). It is
@@ -216,9 +218,8 @@ func (c *Client) Call(ctx context.Context, method string, reply any, args []any,
 // opt.RetryNotify (or opt.Idempotent) is set.
 func (c *Client) Notify(ctx context.Context, method string, args []any, opt CallOptions) error {
 	opt = keyOf(ctx, opt)
-	return c.do(ctx, method, opt, opt.RetryNotify || opt.Idempotent, func(ctx context.Context, cn conn) error {
-		return cn.Notify(ctx, method, args...)
-	})
+	r := request{method: method, args: args, notify: true}
+	return c.do(ctx, &r, opt, opt.RetryNotify || opt.Idempotent)
 }
 
 // Close closes every connection and stops the prober. Calls in flight fail.
@@ -231,6 +232,7 @@ func (c *Client) Close() error {
 	for _, e := range c.eps {
 		e.close()
 	}
+	c.deadlines.close()
 	return nil
 }
 
