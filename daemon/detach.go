@@ -1,16 +1,16 @@
 package daemon
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/svrkit/svrkit/internal/readypipe"
 )
 
 // EnvReadyFD names the fd on which a detached child reports start-up to its parent.
@@ -86,14 +86,14 @@ func Detach(opts DetachOptions) (int, error) {
 	pid := cmd.Process.Pid
 	_ = r.SetReadDeadline(time.Now().Add(opts.Timeout))
 	msg, rerr := io.ReadAll(io.LimitReader(r, 64<<10))
-	line := strings.TrimSpace(string(msg))
+	reported, perr := readypipe.Parse(string(msg))
 	switch {
-	case line == "ready":
+	case reported && perr == nil:
 		_ = cmd.Process.Release()
 		return pid, nil
-	case strings.HasPrefix(line, "error: "):
+	case reported && !errors.Is(perr, readypipe.ErrBadReport): // the child's error: it exits
 		_ = cmd.Wait()
-		return 0, errors.New(strings.TrimPrefix(line, "error: "))
+		return 0, perr
 	case errors.Is(rerr, os.ErrDeadlineExceeded):
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
@@ -122,39 +122,24 @@ func withoutEnv(env []string, key string) []string {
 }
 
 // Notifier is the detached child's end of the ready pipe.
-type Notifier struct{ f *os.File }
+type Notifier struct{ w *readypipe.Writer }
 
 // TakeNotifier returns the ready pipe when this process was started by Detach, else nil.
 // It clears EnvReadyFD and marks the fd close-on-exec so worker processes started later do
 // not inherit it. Call it once, early.
 func TakeNotifier() *Notifier {
-	v := os.Getenv(EnvReadyFD)
-	if v == "" {
+	w := readypipe.Take(EnvReadyFD)
+	if w == nil {
 		return nil
 	}
-	os.Unsetenv(EnvReadyFD)
-	fd, err := strconv.Atoi(v)
-	if err != nil || fd < 3 {
-		return nil
-	}
-	syscall.CloseOnExec(fd)
-	return &Notifier{f: os.NewFile(uintptr(fd), "ready-pipe")}
+	return &Notifier{w: w}
 }
 
 // Ready reports start-up to the waiting parent: nil means ready (the parent prints the pid
 // and exits 0), an error is printed by the parent, which exits non-zero. Only the first
 // call has an effect; a nil Notifier does nothing.
 func (n *Notifier) Ready(err error) {
-	if n == nil || n.f == nil {
-		return
+	if n != nil {
+		n.w.Report(err)
 	}
-	var b bytes.Buffer
-	if err == nil {
-		b.WriteString("ready\n")
-	} else {
-		b.WriteString("error: " + strings.ReplaceAll(err.Error(), "\n", " ") + "\n")
-	}
-	_, _ = n.f.Write(b.Bytes())
-	n.f.Close()
-	n.f = nil
 }

@@ -10,7 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
+
+	"github.com/svrkit/svrkit/internal/readypipe"
 )
 
 // EnvReadyFD names the fd on which a worker process started with ProcSpec.Ready reports,
@@ -19,38 +20,25 @@ import (
 const EnvReadyFD = "SVRKIT_WORKER_READY_FD"
 
 // ReadyPipe is a worker process's end of its readiness pipe.
-type ReadyPipe struct{ f *os.File }
+type ReadyPipe struct{ w *readypipe.Writer }
 
 // TakeReadyPipe returns the readiness pipe when this process was started with
 // ProcSpec.Ready (and is not a restart), else nil. It clears EnvReadyFD and marks the fd
 // close-on-exec so processes started later do not inherit it. Call it once, early.
 func TakeReadyPipe() *ReadyPipe {
-	v := os.Getenv(EnvReadyFD)
-	if v == "" {
+	w := readypipe.Take(EnvReadyFD)
+	if w == nil {
 		return nil
 	}
-	os.Unsetenv(EnvReadyFD)
-	fd, err := strconv.Atoi(v)
-	if err != nil || fd < 3 {
-		return nil
-	}
-	syscall.CloseOnExec(fd)
-	return &ReadyPipe{f: os.NewFile(uintptr(fd), "worker-ready-pipe")}
+	return &ReadyPipe{w: w}
 }
 
 // Report tells the master that start-up succeeded (nil) or why it failed. Only the first
 // call has an effect; a nil ReadyPipe does nothing.
 func (p *ReadyPipe) Report(err error) {
-	if p == nil || p.f == nil {
-		return
+	if p != nil {
+		p.w.Report(err)
 	}
-	line := "ok\n"
-	if err != nil {
-		line = "error: " + strings.ReplaceAll(err.Error(), "\n", " ") + "\n"
-	}
-	_, _ = p.f.WriteString(line)
-	p.f.Close()
-	p.f = nil
 }
 
 // readyReport is one worker's answer on its readiness pipe.
@@ -66,15 +54,8 @@ func (p *Procs) awaitReady(ctx context.Context, index int, name string, r *os.Fi
 	defer p.wg.Done()
 	line, _ := bufio.NewReader(io.LimitReader(r, 64<<10)).ReadString('\n')
 	r.Close()
-	line = strings.TrimSpace(line)
-	var err error
-	switch {
-	case line == "ok":
-	case strings.HasPrefix(line, "error: "):
-		err = errors.New(strings.TrimPrefix(line, "error: "))
-	case line != "":
-		err = fmt.Errorf("bad readiness report %q", line)
-	default:
+	reported, err := readypipe.Parse(line)
+	if !reported {
 		select {
 		case e := <-exit:
 			if e == nil {
