@@ -76,6 +76,24 @@ func BenchmarkEchoSequential(b *testing.B) {
 	}
 }
 
+// BenchmarkEchoSequentialCancelCtx is BenchmarkEchoSequential with a
+// cancellable ctx (a signal.NotifyContext, a server's request ctx, a router's
+// attempt ctx): what most real callers pass.
+func BenchmarkEchoSequentialCancelCtx(b *testing.B) {
+	ts := startServer(b, ServerOptions{})
+	c := dial(b, ts.addr)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var s string
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := c.Call(ctx, "echo", &s, benchPayload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkEchoParallel runs 64 goroutines calling over one connection.
 func BenchmarkEchoParallel(b *testing.B) {
 	ts := startServer(b, ServerOptions{})

@@ -41,14 +41,23 @@ type Client struct {
 	dec  *codec.Decoder
 	w    connWriter
 
-	mu          sync.Mutex
-	pending     map[uint32]*call
-	nextID      uint32
-	err         error // why the client stopped (ErrClosed or a broken connection)
-	draining    bool  // the server sent GoAwayMethod: no new calls
-	role        int   // who reads: roleFree, roleCaller, roleWatcher
-	readerCall  *call // the caller holding the role
-	kicked      bool  // the watcher was asked to give up the role
+	mu         sync.Mutex
+	pending    map[uint32]*call
+	nextID     uint32
+	err        error           // why the client stopped (ErrClosed or a broken connection)
+	draining   bool            // the server sent GoAwayMethod: no new calls
+	role       int             // who reads: roleFree, roleCaller, roleWatcher
+	readerCall *call           // the caller holding the role
+	readerDone <-chan struct{} // its ctx.Done(), nil if none
+
+	// One context.AfterFunc at a time, on the Done channel a reader last used:
+	// when that ctx ends while its caller holds the reading role, the read is
+	// cut short. Callers usually pass the same ctx over and over (a signal or
+	// request ctx, a router's shared attempt ctx), so it is registered once
+	// rather than once per call.
+	hookDone    <-chan struct{}
+	hookStop    func() bool
+	kicked      bool // the watcher was asked to give up the role
 	gen         uint64
 	watchBusy   bool      // calls are waiting: the watcher should read at once
 	watchParked bool      // the watcher sleeps until woken (not timing idleness)
@@ -343,6 +352,10 @@ func (c *Client) fail(err error) {
 	c.err = err
 	pending := c.pending
 	c.pending = make(map[uint32]*call)
+	if c.hookStop != nil {
+		c.hookStop() // the ctx no longer holds on to this client
+		c.hookDone, c.hookStop = nil, nil
+	}
 	c.mu.Unlock()
 	c.w.fail(err)
 	close(c.stop)
@@ -410,7 +423,7 @@ func (c *Client) releaseRole() {
 }
 
 func (c *Client) releaseRoleLocked() {
-	c.role, c.readerCall = roleFree, nil
+	c.role, c.readerCall, c.readerDone = roleFree, nil, nil
 	if c.err != nil {
 		return
 	}
@@ -442,26 +455,43 @@ func (c *Client) promoteLocked() bool {
 // readFor reads responses, delivering them, until call id's own arrives. The
 // caller holds the role.
 func (c *Client) readFor(ctx context.Context, id uint32, cl *call) error {
+	done := ctx.Done()
 	c.mu.Lock()
 	dl, _ := ctx.Deadline()
 	c.setDeadlineLocked(dl)
+	if done != nil && c.err == nil {
+		c.readerDone = done
+		if c.hookDone != done {
+			c.hookLocked(ctx, done)
+		}
+		if ctx.Err() != nil { // ended before the hook could see this reader
+			c.setDeadlineLocked(aLongTimeAgo)
+		}
+	}
 	c.mu.Unlock()
-	var stop func() bool
-	if ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, func() {
-			c.mu.Lock()
-			if c.readerCall == cl {
-				c.setDeadlineLocked(aLongTimeAgo)
-			}
-			c.mu.Unlock()
-		})
-	}
 	err := c.readLoop(ctx, id, cl, dl)
-	if stop != nil {
-		stop()
-	}
 	c.putCall(cl)
 	return err
+}
+
+// hookLocked moves the cancellation hook to ctx (whose Done is done): when ctx
+// ends while a caller with that ctx holds the reading role, its read is cut
+// short by a past read deadline. c.mu held.
+func (c *Client) hookLocked(ctx context.Context, done <-chan struct{}) {
+	if c.hookStop != nil {
+		c.hookStop()
+	}
+	c.hookDone = done
+	c.hookStop = context.AfterFunc(ctx, func() {
+		c.mu.Lock()
+		if c.readerDone == done {
+			c.setDeadlineLocked(aLongTimeAgo)
+		}
+		if c.hookDone == done {
+			c.hookDone, c.hookStop = nil, nil
+		}
+		c.mu.Unlock()
+	})
 }
 
 func (c *Client) readLoop(ctx context.Context, id uint32, cl *call, dl time.Time) error {

@@ -594,3 +594,45 @@ func TestReplyNotHeldBehindPartialRequest(t *testing.T) {
 		t.Fatalf("%d %v", m.ID, err)
 	}
 }
+
+// TestReusedCtxCancel: a ctx used for many calls (so the client keeps its
+// cancellation hook on it) still cuts short a read when it ends; a cancelled
+// ctx that a caller no longer reads with does not disturb the next reader.
+func TestReusedCtxCancel(t *testing.T) {
+	ts := startServer(t, ServerOptions{})
+	c := dial(t, ts.addr)
+	ctx1, cancel1 := context.WithCancel(context.Background())
+	defer cancel1()
+	var s string
+	for i := 0; i < 100; i++ {
+		if err := c.Call(ctx1, "echo", &s, "x"); err != nil || s != "x" {
+			t.Fatalf("call %d: %q %v", i, s, err)
+		}
+	}
+	// ctx2 now holds the hook; ending ctx1 must not touch ctx2's read.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	if err := c.Call(ctx2, "echo", &s, "y"); err != nil || s != "y" {
+		t.Fatalf("ctx2: %q %v", s, err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- c.Call(ctx2, "sleep", nil, 100) }()
+	time.Sleep(20 * time.Millisecond)
+	cancel1()
+	if err := <-errc; err != nil {
+		t.Fatalf("ctx2's call after ctx1 ended: %v", err)
+	}
+	// And ending the hooked ctx cuts its own blocked read short.
+	go func() { time.Sleep(30 * time.Millisecond); cancel2() }()
+	start := time.Now()
+	if err := c.Call(ctx2, "block", nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancel: %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("cancel took %v", d)
+	}
+	close(ts.release)
+	if err := c.Call(context.Background(), "echo", &s, "after"); err != nil || s != "after" {
+		t.Fatalf("%q %v", s, err)
+	}
+}

@@ -92,8 +92,8 @@ func pickContenders(peers, models string, withRouter bool) ([]contender, error) 
 		}
 	}
 	ms := splitList(models)
-	if len(ms) == 0 {
-		return nil, fmt.Errorf("-models: need at least one of thread, process")
+	if len(ms) == 0 && len(cs) == 0 {
+		return nil, fmt.Errorf("-models, -peers: nothing to run (need a model: thread, process, or a peer)")
 	}
 	for _, m := range ms {
 		if m != workers.Thread && m != workers.Process {
@@ -101,7 +101,7 @@ func pickContenders(peers, models string, withRouter bool) ([]contender, error) 
 		}
 		cs = append(cs, contender{name: "svrkit " + m, start: svrkitStarter(m), dial: dialSvrkit, idle: plainIdle})
 	}
-	if withRouter {
+	if withRouter && len(ms) > 0 {
 		cs = append(cs, contender{name: "svrkit " + ms[0] + " +echo client", start: svrkitStarter(ms[0]), dial: dialGenerated, idle: nil})
 	}
 	return cs, nil
