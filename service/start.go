@@ -9,6 +9,7 @@ import (
 	"net"
 	"sync"
 
+	"github.com/svrkit/svrkit/codec"
 	"github.com/svrkit/svrkit/transport"
 	"github.com/svrkit/svrkit/workers"
 )
@@ -68,7 +69,7 @@ func start(ctx context.Context, app App, cfg *workers.Config, ln net.Listener, w
 	}
 	r := &Running{ln: ln, log: log}
 	if ln != nil {
-		r.srv = transport.NewServer(transport.ServerOptions{MaxConcurrent: cfg.RPC.WorkerSum, Logger: log.With("role", "rpc")})
+		r.srv = transport.NewServer(serverOptions(cfg.RPC, cfg.RPC.WorkerSum, log.With("role", "rpc")))
 		if app.Register != nil {
 			if err := app.Register(r.srv, cfg); err != nil {
 				return nil, fmt.Errorf("service: %s register rpc APIs: %w", app.Name, err)
@@ -148,4 +149,18 @@ func (r *Running) stop(ctx context.Context) error {
 		_ = r.closer.Close()
 	}
 	return errors.Join(errs...)
+}
+
+// serverOptions maps [rpc_server]'s bounds onto the transport server's options
+// (zero values keep the transport's defaults). maxConcurrent 0 means the default.
+func serverOptions(rc workers.RPCConfig, maxConcurrent int, log *slog.Logger) transport.ServerOptions {
+	return transport.ServerOptions{
+		MaxConcurrent:   maxConcurrent,
+		Logger:          log,
+		MaxQueue:        rc.MaxQueue,
+		QueueTimeout:    rc.QueueTimeout,
+		MaxConnInFlight: rc.MaxConnInFlight,
+		WriteTimeout:    rc.WriteTimeout,
+		Limits:          codec.Limits{MaxMessageSize: rc.MaxMessageSize},
+	}
 }

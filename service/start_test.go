@@ -130,3 +130,55 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestConfBounds: [rpc_server]'s optional bounds reach the server: with one
+// handler slot and max_queue=-1 a call that finds the slot busy is shed, and a
+// request over max_message_size costs the sender its connection.
+func TestConfBounds(t *testing.T) {
+	dir := t.TempDir()
+	cfg := mustConfig(t, `[app]
+name=echo
+pid=`+dir+`/echo.pid
+[rpc_server]
+ip=127.0.0.1
+port=0
+worker_type=thread
+worker_sum=1
+max_queue=-1
+max_message_size=1024
+`)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r, err := Start(ctx, testApp(dir), cfg, ln)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		r.Stop(sctx)
+	}()
+	c, err := transport.Dial(ctx, r.Addr().String(), transport.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	slow := make(chan error, 1)
+	go func() { var s string; slow <- c.Call(ctx, "slow", &s, 300) }()
+	waitFor(t, "slow call in flight", func() bool { _, err := os.Stat(filepath.Join(dir, "slow-started")); return err == nil })
+	var got string
+	err = c.Call(ctx, "echo", &got, "x")
+	var se *transport.ServerError
+	if !errors.As(err, &se) || !strings.HasPrefix(se.Message, transport.BusyMessage) {
+		t.Errorf("call with the only slot busy and max_queue=-1: %v, want %q", err, transport.BusyMessage)
+	}
+	if err := <-slow; err != nil {
+		t.Fatalf("slow: %v", err)
+	}
+	if err := c.Call(ctx, "echo", &got, strings.Repeat("x", 2000)); !errors.Is(err, transport.ErrBroken) {
+		t.Errorf("request over max_message_size: %v, want ErrBroken", err)
+	}
+}

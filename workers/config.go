@@ -45,6 +45,14 @@ type RPCConfig struct {
 	Port       int    // port (required, 0..65535; 0 = any free port)
 	WorkerType string // worker_type: thread | process
 	WorkerSum  int    // worker_sum (>= 1)
+
+	// Optional overload and safety bounds (svrkit extras; 0 = the transport's
+	// default, see transport.ServerOptions).
+	MaxQueue        int           // max_queue: requests waiting for a handler slot; -1 sheds at once
+	QueueTimeout    time.Duration // queue_timeout: longest wait for a handler slot; 0 = none
+	MaxConnInFlight int           // max_conn_in_flight: calls of one connection running or unsent
+	WriteTimeout    time.Duration // write_timeout: a peer not reading responses this long is dropped
+	MaxMessageSize  int           // max_message_size: largest request in bytes
 }
 
 // Addr is ip:port, ready for net.Listen.
@@ -192,6 +200,9 @@ func fromFile(f *ini.File, path string) (*Config, error) {
 	if c.RPC.WorkerSum, err = r.intIn("rpc_server", "worker_sum", 1, maxWorkers); err != nil {
 		return nil, err
 	}
+	if err = r.rpcBounds(&c.RPC); err != nil {
+		return nil, err
+	}
 
 	if r.hasSection("self_server") {
 		if c.Self, err = r.self(); err != nil {
@@ -199,6 +210,50 @@ func fromFile(f *ini.File, path string) (*Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// rpcBounds reads [rpc_server]'s optional overload keys; absent or empty
+// keys keep the transport's defaults.
+func (r reader) rpcBounds(c *RPCConfig) error {
+	const sec = "rpc_server"
+	var err error
+	if c.MaxQueue, err = r.optInt(sec, "max_queue", -1, 1<<20); err != nil {
+		return err
+	}
+	if c.MaxConnInFlight, err = r.optInt(sec, "max_conn_in_flight", 1, 1<<16); err != nil {
+		return err
+	}
+	if c.MaxMessageSize, err = r.optInt(sec, "max_message_size", 64, 1<<30); err != nil {
+		return err
+	}
+	if c.QueueTimeout, err = r.optDuration(sec, "queue_timeout"); err != nil {
+		return err
+	}
+	if c.WriteTimeout, err = r.optDuration(sec, "write_timeout"); err != nil {
+		return err
+	}
+	return nil
+}
+
+// optInt reads an optional integer in lo..hi; 0 when absent or empty.
+func (r reader) optInt(section, key string, lo, hi int) (int, error) {
+	if v, ok := r.raw(section, key); !ok || v == "" {
+		return 0, nil
+	}
+	return r.intIn(section, key, lo, hi)
+}
+
+// optDuration reads an optional positive Go duration; 0 when absent or empty.
+func (r reader) optDuration(section, key string) (time.Duration, error) {
+	v, ok := r.raw(section, key)
+	if !ok || v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, r.errf(section, key, "bad value %q (allowed: a positive Go duration such as 500ms or 30s)", v)
+	}
+	return d, nil
 }
 
 func (r reader) self() (*SelfConfig, error) {

@@ -73,6 +73,11 @@ ip=127.0.0.1
 port=0
 worker_type=process
 worker_sum=2
+max_queue=-1
+queue_timeout=250ms
+max_conn_in_flight=64
+write_timeout=5s
+max_message_size=1048576
 [self_server]
 dispatch_type=simple
 worker_type=thread
@@ -83,6 +88,10 @@ worker_sum=3
 	}
 	if c.App.LogFile != "/tmp/e.log" || c.App.StopTimeout != 1500*time.Millisecond {
 		t.Errorf("app = %+v", c.App)
+	}
+	if want := (RPCConfig{IP: "127.0.0.1", WorkerType: Process, WorkerSum: 2, MaxQueue: -1, QueueTimeout: 250 * time.Millisecond,
+		MaxConnInFlight: 64, WriteTimeout: 5 * time.Second, MaxMessageSize: 1 << 20}); c.RPC != want {
+		t.Errorf("rpc = %+v, want %+v", c.RPC, want)
 	}
 	if len(c.Self.Groups) != 1 || c.Self.Groups[0] != (GroupConfig{Simple, 3, 1}) {
 		t.Errorf("groups = %+v", c.Self.Groups)
@@ -141,6 +150,11 @@ func TestBadConfig(t *testing.T) {
 		{"self_group0", "coroutine_sum=3\n", "", []string{"[self_group0] coroutine_sum", "missing"}},
 		{"self_group0", "coroutine_sum=3", "coroutine_sum=0", []string{"[self_group0] coroutine_sum", `"0"`}},
 		{"rpc_server", "SECTION", "", []string{"missing section [rpc_server]"}},
+		{"rpc_server", "", "max_queue=-2", []string{"[rpc_server] max_queue", `"-2"`, "-1..1048576"}},
+		{"rpc_server", "", "max_conn_in_flight=0", []string{"[rpc_server] max_conn_in_flight", `"0"`, "1..65536"}},
+		{"rpc_server", "", "max_message_size=1k", []string{"[rpc_server] max_message_size", `"1k"`, "64..1073741824"}},
+		{"rpc_server", "", "queue_timeout=0", []string{"[rpc_server] queue_timeout", `"0"`, "positive Go duration"}},
+		{"rpc_server", "", "write_timeout=forever", []string{"[rpc_server] write_timeout", `"forever"`, "positive Go duration"}},
 	}
 	for _, c := range cases {
 		_, err := ParseConfig(build(c.sec, c.old, c.new), "bad.conf")
