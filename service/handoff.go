@@ -96,10 +96,39 @@ func startSuccessor(cfg *workers.Config, ln net.Listener, pf *daemon.PidFile) (i
 	})
 }
 
+// restartFailedFile is where a master that could not hand over records why (one line,
+// "<pid> <reason>"), so that `-s restart` reports it at once instead of waiting out its
+// deadline. It sits next to the pidfile.
+func restartFailedFile(cfg *workers.Config) string { return cfg.App.PidFile + ".restart-failed" }
+
+// recordRestartFailure writes restartFailedFile for this master (best effort).
+func recordRestartFailure(cfg *workers.Config, err error) {
+	path := restartFailedFile(cfg)
+	tmp := path + ".tmp"
+	line := fmt.Sprintf("%d %s\n", os.Getpid(), strings.ReplaceAll(err.Error(), "\n", " "))
+	if os.WriteFile(tmp, []byte(line), 0o644) == nil {
+		_ = os.Rename(tmp, path)
+	}
+}
+
+// restartFailure returns the reason master pid recorded for a failed hand-off, if any.
+func restartFailure(cfg *workers.Config, pid int) (string, bool) {
+	b, err := os.ReadFile(restartFailedFile(cfg))
+	if err != nil {
+		return "", false
+	}
+	p, why, ok := strings.Cut(strings.TrimSpace(string(b)), " ")
+	if !ok || p != strconv.Itoa(pid) {
+		return "", false
+	}
+	return why, true
+}
+
 // gracefulRestart asks the running master (pid in the pidfile) to hand over to a new master
 // and waits until the pidfile names a new, running master and the old one has exited. It
 // prints the same line as a start.
 func gracefulRestart(ctx context.Context, cfg *workers.Config, oldPid int, stopWait time.Duration) (int, error) {
+	os.Remove(restartFailedFile(cfg)) // a stale record must not fail this attempt
 	if err := signalPid(oldPid); err != nil {
 		return 0, err
 	}
@@ -115,6 +144,9 @@ func gracefulRestart(ctx context.Context, cfg *workers.Config, oldPid int, stopW
 				newPid = pid
 			} else if !daemon.Alive(oldPid) {
 				return 0, fmt.Errorf("graceful restart: master pid %d exited without a successor (see %s)", oldPid, logName(cfg))
+			} else if why, failed := restartFailure(cfg, oldPid); failed {
+				os.Remove(restartFailedFile(cfg))
+				return 0, fmt.Errorf("graceful restart failed, pid %d still serves: %s", oldPid, why)
 			}
 		}
 		if newPid != 0 && !daemon.Alive(oldPid) {

@@ -146,6 +146,7 @@ wait:
 			pid, err := startSuccessor(cfg, ln, pf)
 			if err != nil {
 				log.Error("graceful restart failed; this master keeps serving", "err", err)
+				recordRestartFailure(cfg, err)
 				continue
 			}
 			log.Info("graceful restart: new master ready; this one stops accepting and drains", "new_pid", pid)

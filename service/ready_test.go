@@ -1,12 +1,14 @@
 package service
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/svrkit/svrkit/daemon"
 )
@@ -114,6 +116,20 @@ func TestGracefulRestartKeepsServingWhenNewWorkersFail(t *testing.T) {
 	var s string
 	if err := call(t, f.addr, "echo", &s, "still here"); err != nil || s != "still here" {
 		t.Errorf("echo after the failed hand-off: %q %v", s, err)
+	}
+	// -s restart reports the failure and its reason as soon as the old master knows it,
+	// not after its own deadline (35s + stop_timeout).
+	start := time.Now()
+	_, errOut, code := f.run("-f", f.conf, "-s", "restart")
+	if code == 0 || !strings.Contains(errOut, fmt.Sprintf("graceful restart failed, pid %d still serves", pid)) ||
+		!strings.Contains(errOut, errRegister.Error()) {
+		t.Errorf("-s restart with failing new workers: exit %d, stderr %q", code, errOut)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("-s restart took %v to report the failure", d)
+	}
+	if p, locked, err := daemon.ReadPidFile(f.pidfile); p != pid || !locked || err != nil {
+		t.Errorf("pidfile after -s restart: pid %d locked %v err %v; want the old master %d", p, locked, err, pid)
 	}
 	os.Remove(filepath.Join(f.dir, failRegisterFile))
 }
