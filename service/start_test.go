@@ -23,6 +23,24 @@ func mustConfig(t *testing.T, text string) *workers.Config {
 	return cfg
 }
 
+// startAndDial starts testApp in this process on a fresh loopback port and dials it.
+func startAndDial(t *testing.T, cfg *workers.Config, dir string) (*Running, *transport.Client) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Start(context.Background(), testApp(dir), cfg, ln)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := transport.Dial(context.Background(), r.Addr().String(), transport.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, c
+}
+
 func TestStartInProcess(t *testing.T) {
 	dir := t.TempDir()
 	cfg := mustConfig(t, `[app]
@@ -47,19 +65,8 @@ group_name=value_log
 worker_sum=1
 coroutine_sum=3
 `)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	r, err := Start(ctx, testApp(dir), cfg, ln)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := transport.Dial(ctx, r.Addr().String(), transport.ClientOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, c := startAndDial(t, cfg, dir)
 	defer c.Close()
 	var got string
 	if err := c.Call(ctx, "echo", &got, "testtest"); err != nil || got != "testtest" {
@@ -147,30 +154,19 @@ worker_sum=1
 max_queue=-1
 max_message_size=1024
 `)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	r, err := Start(ctx, testApp(dir), cfg, ln)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, c := startAndDial(t, cfg, dir)
 	defer func() {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		r.Stop(sctx)
 	}()
-	c, err := transport.Dial(ctx, r.Addr().String(), transport.ClientOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer c.Close()
 	slow := make(chan error, 1)
 	go func() { var s string; slow <- c.Call(ctx, "slow", &s, 300) }()
 	waitFor(t, "slow call in flight", func() bool { _, err := os.Stat(filepath.Join(dir, "slow-started")); return err == nil })
 	var got string
-	err = c.Call(ctx, "echo", &got, "x")
+	err := c.Call(ctx, "echo", &got, "x")
 	var se *transport.ServerError
 	if !errors.As(err, &se) || !strings.HasPrefix(se.Message, transport.BusyMessage) {
 		t.Errorf("call with the only slot busy and max_queue=-1: %v, want %q", err, transport.BusyMessage)

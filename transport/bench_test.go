@@ -62,10 +62,11 @@ func BenchmarkRawTCPPingPong(b *testing.B) {
 	<-done
 }
 
-func BenchmarkEchoSequential(b *testing.B) {
+func BenchmarkEchoSequential(b *testing.B) { benchEchoSequential(b, context.Background()) }
+
+func benchEchoSequential(b *testing.B, ctx context.Context) {
 	ts := startServer(b, ServerOptions{})
 	c := dial(b, ts.addr)
-	ctx := context.Background()
 	var s string
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -80,18 +81,9 @@ func BenchmarkEchoSequential(b *testing.B) {
 // cancellable ctx (a signal.NotifyContext, a server's request ctx, a router's
 // attempt ctx): what most real callers pass.
 func BenchmarkEchoSequentialCancelCtx(b *testing.B) {
-	ts := startServer(b, ServerOptions{})
-	c := dial(b, ts.addr)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var s string
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := c.Call(ctx, "echo", &s, benchPayload); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchEchoSequential(b, ctx)
 }
 
 // BenchmarkEchoParallel runs 64 goroutines calling over one connection.
