@@ -48,6 +48,11 @@ type sharedDeadline struct {
 	mu   sync.Mutex
 }
 
+// clockBase lets get read only the monotonic clock, as time.Since(clockBase),
+// skipping the wall clock time.Now also reads (on some VMs that read costs
+// more than the rest of the routing). Set once at init, never written.
+var clockBase = time.Now()
+
 // derived is an attempt context derived from a cancellable caller's, shared
 // by the attempts made with that caller context. It is cancelled once it is
 // replaced and no attempt uses it any more.
@@ -109,25 +114,27 @@ func (s *sharedDeadline) close() {
 type deadlineCtx struct {
 	ctx      context.Context
 	deadline time.Time
+	at       time.Duration      // deadline as time since clockBase
 	cancel   context.CancelFunc // never called early: attempts may still use ctx
 }
 
 // get returns a context ending between now+d-d/16 and now+d.
 func (s *sharedDeadline) get(d time.Duration) context.Context {
-	now := time.Now()
-	oldest := now.Add(d - d/16)
-	if cur := s.cur.Load(); cur != nil && !cur.deadline.Before(oldest) {
+	now := time.Since(clockBase)
+	oldest := now + d - d/16
+	if cur := s.cur.Load(); cur != nil && cur.at >= oldest {
 		return cur.ctx
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cur := s.cur.Load(); cur != nil && !cur.deadline.Before(oldest) {
+	if cur := s.cur.Load(); cur != nil && cur.at >= oldest {
 		return cur.ctx
 	}
-	dl := now.Add(d)
+	at := now + d
+	dl := clockBase.Add(at) // keeps clockBase's monotonic reading
 	// Its timer releases it at dl.
 	ctx, cancel := context.WithDeadline(context.Background(), dl)
-	s.cur.Store(&deadlineCtx{ctx: ctx, deadline: dl, cancel: cancel})
+	s.cur.Store(&deadlineCtx{ctx: ctx, deadline: dl, at: at, cancel: cancel})
 	return ctx
 }
 
