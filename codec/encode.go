@@ -61,8 +61,9 @@ func appendArgs(b []byte, args []any) ([]byte, error) {
 }
 
 // AppendValue appends v as msgpack. Scalars, []byte, Raw, Ext, []any and
-// map[string]any are encoded here; everything else (structs as maps keyed by
-// field name, typed slices and maps, time.Time) by shamaton/msgpack.
+// map[string]any are encoded here and an Appender encodes itself; everything
+// else (structs as maps keyed by field name, typed slices and maps,
+// time.Time) by shamaton/msgpack.
 func AppendValue(b []byte, v any) ([]byte, error) { return appendValue(b, v, 0) }
 
 func appendValue(b []byte, v any, depth int) ([]byte, error) {
@@ -166,6 +167,9 @@ func appendValue(b []byte, v any, depth int) ([]byte, error) {
 	}
 	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && rv.IsNil() {
 		return append(b, 0xc0), nil
+	}
+	if a, ok := v.(Appender); ok {
+		return a.AppendMsgpack(b)
 	}
 	if nb, ok := appendStructFast(b, v); ok {
 		return nb, nil

@@ -72,9 +72,14 @@ func (g *generator) params(api *idl.API, qual string) (decl string, names []stri
 func (g *generator) clientMethod(api *idl.API) string {
 	var b strings.Builder
 	decl, names := g.params(api, "")
-	args := "nil"
+	send, args := "Call", "nil"
 	if len(names) > 0 {
-		args = "[]any{" + strings.Join(names, ", ") + "}"
+		// The arguments travel in a struct of their own that encodes itself (router.Args).
+		fields := make([]string, len(names))
+		for i, n := range names {
+			fields[i] = n + ": " + n
+		}
+		send, args = "CallArgs", "&"+argsType(api)+"{"+strings.Join(fields, ", ")+"}"
 	}
 	opt := "router.CallOptions{}"
 	if api.Idempotent {
@@ -82,17 +87,71 @@ func (g *generator) clientMethod(api *idl.API) string {
 	}
 	switch api.Ret.Kind {
 	case idl.RetNone:
+		notify := strings.Replace(send, "Call", "Notify", 1)
 		fmt.Fprintf(&b, "\n// %s sends the one-way notification %q: no reply; nil means it was sent.\n", api.GoName, api.Name)
-		fmt.Fprintf(&b, "func (c *Client) %s(%s) error {\n\treturn c.rc.Notify(ctx, %q, %s, %s)\n}\n", api.GoName, decl, api.Name, args, opt)
+		fmt.Fprintf(&b, "func (c *Client) %s(%s) error {\n\treturn c.rc.%s(ctx, %q, %s, %s)\n}\n", api.GoName, decl, notify, api.Name, args, opt)
 	case idl.RetAny:
 		fmt.Fprintf(&b, "\n// %s calls %q and returns its result decoded generically (string, bool, int64,\n// float64, []any, map[string]any or nil).\n", api.GoName, api.Name)
 		fmt.Fprintf(&b, "func (c *Client) %s(%s) (any, error) {\n\tvar reply any\n", api.GoName, decl)
-		fmt.Fprintf(&b, "\tif err := c.rc.Call(ctx, %q, &reply, %s, %s); err != nil {\n\t\treturn nil, err\n\t}\n\treturn reply, nil\n}\n", api.Name, args, opt)
+		fmt.Fprintf(&b, "\tif err := c.rc.%s(ctx, %q, &reply, %s, %s); err != nil {\n\t\treturn nil, err\n\t}\n\treturn reply, nil\n}\n", send, api.Name, args, opt)
 	case idl.RetTyped:
 		t := g.goType(api.Ret.Type, "")
 		fmt.Fprintf(&b, "\n// %s calls %q and returns its %s result.\n", api.GoName, api.Name, api.Ret.Type)
 		fmt.Fprintf(&b, "func (c *Client) %s(%s) (%s, error) {\n\tvar reply %s\n", api.GoName, decl, t, t)
-		fmt.Fprintf(&b, "\tif err := c.rc.Call(ctx, %q, &reply, %s, %s); err != nil {\n\t\treturn reply, err\n\t}\n\treturn reply, nil\n}\n", api.Name, args, opt)
+		fmt.Fprintf(&b, "\tif err := c.rc.%s(ctx, %q, &reply, %s, %s); err != nil {\n\t\treturn reply, err\n\t}\n\treturn reply, nil\n}\n", send, api.Name, args, opt)
+	}
+	if len(names) > 0 {
+		b.WriteString(g.argsStruct(api))
 	}
 	return b.String()
+}
+
+// argsType names the struct holding api's arguments: echoArgs for "echo".
+func argsType(api *idl.API) string { return idl.ArgsType(api.GoName) }
+
+// argsStruct renders api's arguments struct and its router.Args methods. Strings,
+// bools, ints, floats and flat protos (selfAppending) append themselves; other
+// values go through codec.AppendValue, as a []any of them would.
+func (g *generator) argsStruct(api *idl.API) string {
+	var b strings.Builder
+	t := argsType(api)
+	fmt.Fprintf(&b, "\n// %s holds the arguments of %q; it encodes them (router.Args).\ntype %s struct {\n", t, api.Name, t)
+	for _, f := range api.Args {
+		fmt.Fprintf(&b, "\t%s %s\n", f.GoName, g.goType(f.Type, ""))
+	}
+	b.WriteString("}\n")
+	fmt.Fprintf(&b, "\nfunc (a *%s) NumArgs() int { return %d }\n", t, len(api.Args))
+	var body strings.Builder
+	fallible, ret := false, "\treturn b, nil\n"
+	for i, f := range api.Args {
+		selfAppends := f.Type.Kind == idl.ProtoKind && selfAppending(g.proto(f.Type.Proto))
+		switch {
+		case scalarAppend(f.Type.Kind) != "":
+			fmt.Fprintf(&body, "\tb = %s(b, a.%s)\n", scalarAppend(f.Type.Kind), f.GoName)
+		case selfAppends && i == len(api.Args)-1:
+			ret = fmt.Sprintf("\treturn a.%s.AppendMsgpack(b)\n", f.GoName)
+		case selfAppends:
+			fallible = true
+			fmt.Fprintf(&body, "\tif b, err = a.%s.AppendMsgpack(b); err != nil {\n\t\treturn b, err\n\t}\n", f.GoName)
+		default:
+			fallible = true
+			fmt.Fprintf(&body, "\tif b, err = codec.AppendValue(b, a.%s); err != nil {\n\t\treturn b, fmt.Errorf(\"argument %s: %%w\", err)\n\t}\n", f.GoName, f.Name)
+		}
+	}
+	results := "([]byte, error)"
+	if fallible {
+		results = "(_ []byte, err error)"
+	}
+	fmt.Fprintf(&b, "\nfunc (a *%s) AppendArgs(b []byte) %s {\n%s%s}\n", t, results, body.String(), ret)
+	return b.String()
+}
+
+// proto returns the proto named name (validated specs have it).
+func (g *generator) proto(name string) *idl.Proto {
+	for _, p := range g.spec.Protos {
+		if p.Name == name {
+			return p
+		}
+	}
+	panic("gen: unknown proto " + name)
 }

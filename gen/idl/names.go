@@ -28,7 +28,14 @@ var predeclared = strings.Fields(`any bool byte comparable complex64 complex128 
 // hold API arguments (handlers, client methods, register wrappers): imported package
 // names, receivers, locals and parameters.
 var generatedLocals = strings.Fields(`ctx c s cfg params reply err
-	context fmt net time testing codec transport router workers service`)
+	context fmt net time testing codec transport router workers service
+	NumArgs AppendArgs`)
+
+// ArgsType names the client's struct of an API's arguments (see gen): echoArgs for
+// the API whose GoName is Echo. Argument names avoid it.
+func ArgsType(apiGoName string) string {
+	return strings.ToLower(apiGoName[:1]) + apiGoName[1:] + "Args"
+}
 
 // localName returns name itself, or name with '_' appended until it is not a Go keyword,
 // predeclared identifier, generated local, the app package name, or in taken.

@@ -352,12 +352,13 @@ func (v *validator) fields(o obj, key, path string, protoNames map[string]bool, 
 
 // localNames gives every API argument its Go parameter name once all APIs are known:
 // the IDL name, renamed with trailing '_' when it clashes (see localName) with a Go
-// keyword, a generated identifier, a handler function called in the same scope, or
-// another argument of the same API.
+// keyword, a generated identifier, a handler function called in the same scope, a
+// client's arguments struct (ArgsType), or another argument of the same API.
 func (v *validator) localNames() {
 	funcs := map[string]bool{"app": true, "register": true, "selfHandlers": true, "main": true}
 	for _, a := range v.spec.Server.APIs {
 		funcs[a.GoName] = true
+		funcs[ArgsType(a.GoName)] = true
 	}
 	for _, a := range v.spec.Server.APIs {
 		chosen := map[string]bool{}

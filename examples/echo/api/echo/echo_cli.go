@@ -51,8 +51,19 @@ func (c *Client) Close() error {
 // float64, []any, map[string]any or nil).
 func (c *Client) Echo(ctx context.Context, msg Echomsg) (any, error) {
 	var reply any
-	if err := c.rc.Call(ctx, "echo", &reply, []any{msg}, router.CallOptions{}); err != nil {
+	if err := c.rc.CallArgs(ctx, "echo", &reply, &echoArgs{msg: msg}, router.CallOptions{}); err != nil {
 		return nil, err
 	}
 	return reply, nil
+}
+
+// echoArgs holds the arguments of "echo"; it encodes them (router.Args).
+type echoArgs struct {
+	msg Echomsg
+}
+
+func (a *echoArgs) NumArgs() int { return 1 }
+
+func (a *echoArgs) AppendArgs(b []byte) ([]byte, error) {
+	return a.msg.AppendMsgpack(b)
 }

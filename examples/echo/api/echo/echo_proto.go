@@ -4,7 +4,20 @@
 // Structs travel as msgpack maps keyed by the IDL field names.
 package echo
 
+import (
+	"github.com/svrkit/svrkit/codec"
+)
+
 // Echomsg is the IDL proto "echomsg".
 type Echomsg struct {
 	Value string `msgpack:"value"` // string
+}
+
+// AppendMsgpack appends m as a msgpack map keyed by the IDL field names (codec.Appender):
+// the bytes codec's reflective encoding writes, without reflection.
+func (m Echomsg) AppendMsgpack(b []byte) ([]byte, error) {
+	b = codec.AppendMapHeader(b, 1)
+	b = codec.AppendString(b, "value")
+	b = codec.AppendString(b, m.Value)
+	return b, nil
 }

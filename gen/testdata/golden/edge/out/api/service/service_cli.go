@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/svrkit/svrkit/codec"
 	"github.com/svrkit/svrkit/router"
 )
 
@@ -50,10 +51,32 @@ func (c *Client) Close() error {
 // Go calls "go" and returns its node result.
 func (c *Client) Go(ctx context.Context, func_ Node, ctx_ []any, service_ float64, err_ string) (Node, error) {
 	var reply Node
-	if err := c.rc.Call(ctx, "go", &reply, []any{func_, ctx_, service_, err_}, router.CallOptions{}); err != nil {
+	if err := c.rc.CallArgs(ctx, "go", &reply, &goArgs{func_: func_, ctx_: ctx_, service_: service_, err_: err_}, router.CallOptions{}); err != nil {
 		return reply, err
 	}
 	return reply, nil
+}
+
+// goArgs holds the arguments of "go"; it encodes them (router.Args).
+type goArgs struct {
+	func_    Node
+	ctx_     []any
+	service_ float64
+	err_     string
+}
+
+func (a *goArgs) NumArgs() int { return 4 }
+
+func (a *goArgs) AppendArgs(b []byte) (_ []byte, err error) {
+	if b, err = codec.AppendValue(b, a.func_); err != nil {
+		return b, fmt.Errorf("argument func: %w", err)
+	}
+	if b, err = codec.AppendValue(b, a.ctx_); err != nil {
+		return b, fmt.Errorf("argument ctx: %w", err)
+	}
+	b = codec.AppendFloat64(b, a.service_)
+	b = codec.AppendString(b, a.err_)
+	return b, nil
 }
 
 // N sends the one-way notification "n": no reply; nil means it was sent.
@@ -65,17 +88,45 @@ func (c *Client) N(ctx context.Context) error {
 // float64, []any, map[string]any or nil).
 func (c *Client) Count(ctx context.Context, x int64) (any, error) {
 	var reply any
-	if err := c.rc.Call(ctx, "count", &reply, []any{x}, router.CallOptions{}); err != nil {
+	if err := c.rc.CallArgs(ctx, "count", &reply, &countArgs{x: x}, router.CallOptions{}); err != nil {
 		return nil, err
 	}
 	return reply, nil
 }
 
+// countArgs holds the arguments of "count"; it encodes them (router.Args).
+type countArgs struct {
+	x int64
+}
+
+func (a *countArgs) NumArgs() int { return 1 }
+
+func (a *countArgs) AppendArgs(b []byte) ([]byte, error) {
+	b = codec.AppendInt(b, a.x)
+	return b, nil
+}
+
 // K calls "k" and returns its list<node> result.
 func (c *Client) K(ctx context.Context, x int64, Count_ string, register_ bool) ([]Node, error) {
 	var reply []Node
-	if err := c.rc.Call(ctx, "k", &reply, []any{x, Count_, register_}, router.CallOptions{Idempotent: true}); err != nil {
+	if err := c.rc.CallArgs(ctx, "k", &reply, &kArgs{x: x, Count_: Count_, register_: register_}, router.CallOptions{Idempotent: true}); err != nil {
 		return reply, err
 	}
 	return reply, nil
+}
+
+// kArgs holds the arguments of "k"; it encodes them (router.Args).
+type kArgs struct {
+	x         int64
+	Count_    string
+	register_ bool
+}
+
+func (a *kArgs) NumArgs() int { return 3 }
+
+func (a *kArgs) AppendArgs(b []byte) ([]byte, error) {
+	b = codec.AppendInt(b, a.x)
+	b = codec.AppendString(b, a.Count_)
+	b = codec.AppendBool(b, a.register_)
+	return b, nil
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/svrkit/svrkit/codec"
 	"github.com/svrkit/svrkit/router"
 )
 
@@ -51,10 +52,24 @@ func (c *Client) Close() error {
 // float64, []any, map[string]any or nil).
 func (c *Client) Echo(ctx context.Context, msg Item) (any, error) {
 	var reply any
-	if err := c.rc.Call(ctx, "echo", &reply, []any{msg}, router.CallOptions{}); err != nil {
+	if err := c.rc.CallArgs(ctx, "echo", &reply, &echoArgs{msg: msg}, router.CallOptions{}); err != nil {
 		return nil, err
 	}
 	return reply, nil
+}
+
+// echoArgs holds the arguments of "echo"; it encodes them (router.Args).
+type echoArgs struct {
+	msg Item
+}
+
+func (a *echoArgs) NumArgs() int { return 1 }
+
+func (a *echoArgs) AppendArgs(b []byte) (_ []byte, err error) {
+	if b, err = codec.AppendValue(b, a.msg); err != nil {
+		return b, fmt.Errorf("argument msg: %w", err)
+	}
+	return b, nil
 }
 
 // Ping calls "ping" and returns its result decoded generically (string, bool, int64,
@@ -70,63 +85,179 @@ func (c *Client) Ping(ctx context.Context) (any, error) {
 // GetItem calls "get_item" and returns its item result.
 func (c *Client) GetItem(ctx context.Context, id int64) (Item, error) {
 	var reply Item
-	if err := c.rc.Call(ctx, "get_item", &reply, []any{id}, router.CallOptions{Idempotent: true}); err != nil {
+	if err := c.rc.CallArgs(ctx, "get_item", &reply, &getItemArgs{id: id}, router.CallOptions{Idempotent: true}); err != nil {
 		return reply, err
 	}
 	return reply, nil
+}
+
+// getItemArgs holds the arguments of "get_item"; it encodes them (router.Args).
+type getItemArgs struct {
+	id int64
+}
+
+func (a *getItemArgs) NumArgs() int { return 1 }
+
+func (a *getItemArgs) AppendArgs(b []byte) ([]byte, error) {
+	b = codec.AppendInt(b, a.id)
+	return b, nil
 }
 
 // Put calls "put" and returns its bool result.
 func (c *Client) Put(ctx context.Context, e Everything, type_ string) (bool, error) {
 	var reply bool
-	if err := c.rc.Call(ctx, "put", &reply, []any{e, type_}, router.CallOptions{}); err != nil {
+	if err := c.rc.CallArgs(ctx, "put", &reply, &putArgs{e: e, type_: type_}, router.CallOptions{}); err != nil {
 		return reply, err
 	}
 	return reply, nil
+}
+
+// putArgs holds the arguments of "put"; it encodes them (router.Args).
+type putArgs struct {
+	e     Everything
+	type_ string
+}
+
+func (a *putArgs) NumArgs() int { return 2 }
+
+func (a *putArgs) AppendArgs(b []byte) (_ []byte, err error) {
+	if b, err = codec.AppendValue(b, a.e); err != nil {
+		return b, fmt.Errorf("argument e: %w", err)
+	}
+	b = codec.AppendString(b, a.type_)
+	return b, nil
 }
 
 // Sum calls "sum" and returns its int result.
 func (c *Client) Sum(ctx context.Context, values []int64) (int64, error) {
 	var reply int64
-	if err := c.rc.Call(ctx, "sum", &reply, []any{values}, router.CallOptions{}); err != nil {
+	if err := c.rc.CallArgs(ctx, "sum", &reply, &sumArgs{values: values}, router.CallOptions{}); err != nil {
 		return reply, err
 	}
 	return reply, nil
+}
+
+// sumArgs holds the arguments of "sum"; it encodes them (router.Args).
+type sumArgs struct {
+	values []int64
+}
+
+func (a *sumArgs) NumArgs() int { return 1 }
+
+func (a *sumArgs) AppendArgs(b []byte) (_ []byte, err error) {
+	if b, err = codec.AppendValue(b, a.values); err != nil {
+		return b, fmt.Errorf("argument values: %w", err)
+	}
+	return b, nil
 }
 
 // Scale calls "scale" and returns its float result.
 func (c *Client) Scale(ctx context.Context, factor float64, p Point) (float64, error) {
 	var reply float64
-	if err := c.rc.Call(ctx, "scale", &reply, []any{factor, p}, router.CallOptions{Idempotent: true}); err != nil {
+	if err := c.rc.CallArgs(ctx, "scale", &reply, &scaleArgs{factor: factor, p: p}, router.CallOptions{Idempotent: true}); err != nil {
 		return reply, err
 	}
 	return reply, nil
+}
+
+// scaleArgs holds the arguments of "scale"; it encodes them (router.Args).
+type scaleArgs struct {
+	factor float64
+	p      Point
+}
+
+func (a *scaleArgs) NumArgs() int { return 2 }
+
+func (a *scaleArgs) AppendArgs(b []byte) ([]byte, error) {
+	b = codec.AppendFloat64(b, a.factor)
+	return a.p.AppendMsgpack(b)
 }
 
 // Walk calls "walk" and returns its tree result.
 func (c *Client) Walk(ctx context.Context, t Tree) (Tree, error) {
 	var reply Tree
-	if err := c.rc.Call(ctx, "walk", &reply, []any{t}, router.CallOptions{}); err != nil {
+	if err := c.rc.CallArgs(ctx, "walk", &reply, &walkArgs{t: t}, router.CallOptions{}); err != nil {
 		return reply, err
 	}
 	return reply, nil
+}
+
+// walkArgs holds the arguments of "walk"; it encodes them (router.Args).
+type walkArgs struct {
+	t Tree
+}
+
+func (a *walkArgs) NumArgs() int { return 1 }
+
+func (a *walkArgs) AppendArgs(b []byte) (_ []byte, err error) {
+	if b, err = codec.AppendValue(b, a.t); err != nil {
+		return b, fmt.Errorf("argument t: %w", err)
+	}
+	return b, nil
 }
 
 // Swap calls "swap" and returns its tuple result.
 func (c *Client) Swap(ctx context.Context, pair []any, attrs map[string]any, tags []any) ([]any, error) {
 	var reply []any
-	if err := c.rc.Call(ctx, "swap", &reply, []any{pair, attrs, tags}, router.CallOptions{}); err != nil {
+	if err := c.rc.CallArgs(ctx, "swap", &reply, &swapArgs{pair: pair, attrs: attrs, tags: tags}, router.CallOptions{}); err != nil {
 		return reply, err
 	}
 	return reply, nil
 }
 
+// swapArgs holds the arguments of "swap"; it encodes them (router.Args).
+type swapArgs struct {
+	pair  []any
+	attrs map[string]any
+	tags  []any
+}
+
+func (a *swapArgs) NumArgs() int { return 3 }
+
+func (a *swapArgs) AppendArgs(b []byte) (_ []byte, err error) {
+	if b, err = codec.AppendValue(b, a.pair); err != nil {
+		return b, fmt.Errorf("argument pair: %w", err)
+	}
+	if b, err = codec.AppendValue(b, a.attrs); err != nil {
+		return b, fmt.Errorf("argument attrs: %w", err)
+	}
+	if b, err = codec.AppendValue(b, a.tags); err != nil {
+		return b, fmt.Errorf("argument tags: %w", err)
+	}
+	return b, nil
+}
+
 // Notify sends the one-way notification "notify": no reply; nil means it was sent.
 func (c *Client) Notify(ctx context.Context, event string, on bool) error {
-	return c.rc.Notify(ctx, "notify", []any{event, on}, router.CallOptions{})
+	return c.rc.NotifyArgs(ctx, "notify", &notifyArgs{event: event, on: on}, router.CallOptions{})
+}
+
+// notifyArgs holds the arguments of "notify"; it encodes them (router.Args).
+type notifyArgs struct {
+	event string
+	on    bool
+}
+
+func (a *notifyArgs) NumArgs() int { return 2 }
+
+func (a *notifyArgs) AppendArgs(b []byte) ([]byte, error) {
+	b = codec.AppendString(b, a.event)
+	b = codec.AppendBool(b, a.on)
+	return b, nil
 }
 
 // LogPoint sends the one-way notification "log_point": no reply; nil means it was sent.
 func (c *Client) LogPoint(ctx context.Context, p Point) error {
-	return c.rc.Notify(ctx, "log_point", []any{p}, router.CallOptions{})
+	return c.rc.NotifyArgs(ctx, "log_point", &logPointArgs{p: p}, router.CallOptions{})
+}
+
+// logPointArgs holds the arguments of "log_point"; it encodes them (router.Args).
+type logPointArgs struct {
+	p Point
+}
+
+func (a *logPointArgs) NumArgs() int { return 1 }
+
+func (a *logPointArgs) AppendArgs(b []byte) ([]byte, error) {
+	return a.p.AppendMsgpack(b)
 }

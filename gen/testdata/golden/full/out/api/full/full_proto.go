@@ -4,10 +4,25 @@
 // Structs travel as msgpack maps keyed by the IDL field names.
 package full
 
+import (
+	"github.com/svrkit/svrkit/codec"
+)
+
 // Point is the IDL proto "point".
 type Point struct {
 	X int64   `msgpack:"x"` // int
 	Y float64 `msgpack:"y"` // float
+}
+
+// AppendMsgpack appends m as a msgpack map keyed by the IDL field names (codec.Appender):
+// the bytes codec's reflective encoding writes, without reflection.
+func (m Point) AppendMsgpack(b []byte) ([]byte, error) {
+	b = codec.AppendMapHeader(b, 2)
+	b = codec.AppendString(b, "x")
+	b = codec.AppendInt(b, m.X)
+	b = codec.AppendString(b, "y")
+	b = codec.AppendFloat64(b, m.Y)
+	return b, nil
 }
 
 // Item is the IDL proto "item".

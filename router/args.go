@@ -1,0 +1,88 @@
+package router
+
+import "context"
+
+// Args is a call's argument list that encodes itself. Generated clients pass
+// one per API (a struct of the API's arguments), so that a call neither boxes
+// its arguments into a []any nor encodes them by reflection; the bytes on the
+// wire are those Call sends for the same arguments.
+type Args interface {
+	// NumArgs is the number of arguments: the length of the params array.
+	NumArgs() int
+	// AppendArgs appends the NumArgs() arguments to b, each one msgpack
+	// value, in order.
+	AppendArgs(b []byte) ([]byte, error)
+}
+
+// CallArgs is Call with the arguments given as Args. args is encoded before
+// CallArgs returns (once per attempt) and not kept.
+func (c *Client) CallArgs(ctx context.Context, method string, reply any, args Args, opt CallOptions) error {
+	l := c.argList(args)
+	err := c.Call(ctx, method, reply, l.list, opt)
+	c.putArgList(l)
+	return err
+}
+
+// NotifyArgs is Notify with the arguments given as Args.
+func (c *Client) NotifyArgs(ctx context.Context, method string, args Args, opt CallOptions) error {
+	l := c.argList(args)
+	err := c.Notify(ctx, method, l.list, opt)
+	c.putArgList(l)
+	return err
+}
+
+// argList carries Args through a conn, which takes the arguments as a []any
+// and encodes them in order into one buffer (codec.AppendRequest): the first
+// element of list is the argList itself, a codec.Appender that appends all of
+// them; the others append nothing. So the params array gets the right length
+// and the right elements without a value boxed per argument. argLists are
+// reused (Client.argLists), which saves the []any too.
+type argList struct {
+	args Args
+	list []any
+	buf  [maxPooledArgs]any
+}
+
+// maxPooledArgs is the longest argument list an argList holds without
+// allocating.
+const maxPooledArgs = 8
+
+// AppendMsgpack implements codec.Appender: all the arguments.
+func (l *argList) AppendMsgpack(b []byte) ([]byte, error) { return l.args.AppendArgs(b) }
+
+// noArg stands for an argument its argList already appended.
+type noArg struct{}
+
+// AppendMsgpack implements codec.Appender: nothing.
+func (noArg) AppendMsgpack(b []byte) ([]byte, error) { return b, nil }
+
+func (c *Client) argList(args Args) *argList {
+	l, _ := c.argLists.Get().(*argList)
+	if l == nil {
+		l = new(argList)
+	}
+	n := args.NumArgs()
+	if n == 0 {
+		l.list = nil
+		return l
+	}
+	l.args = args
+	if n <= maxPooledArgs {
+		l.list = l.buf[:n]
+	} else {
+		l.list = make([]any, n)
+	}
+	l.list[0] = l
+	for i := 1; i < n; i++ {
+		l.list[i] = noArg{}
+	}
+	return l
+}
+
+// putArgList makes l reusable; the conn no longer refers to it once the call
+// returned (it encodes the arguments before returning).
+func (c *Client) putArgList(l *argList) {
+	clear(l.buf[:])
+	l.args, l.list = nil, nil
+	c.argLists.Put(l)
+}
