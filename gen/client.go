@@ -72,14 +72,15 @@ func (g *generator) params(api *idl.API, qual string) (decl string, names []stri
 func (g *generator) clientMethod(api *idl.API) string {
 	var b strings.Builder
 	decl, names := g.params(api, "")
-	send, args := "Call", "nil"
+	// The arguments travel in a struct of their own that encodes itself (router.Args);
+	// router.CallWith and NotifyWith reuse its storage and the reply's.
+	args := "router.NoArgs{}"
 	if len(names) > 0 {
-		// The arguments travel in a struct of their own that encodes itself (router.Args).
 		fields := make([]string, len(names))
 		for i, n := range names {
 			fields[i] = n + ": " + n
 		}
-		send, args = "CallArgs", "&"+argsType(api)+"{"+strings.Join(fields, ", ")+"}"
+		args = argsType(api) + "{" + strings.Join(fields, ", ") + "}"
 	}
 	opt := "router.CallOptions{}"
 	if api.Idempotent {
@@ -87,18 +88,17 @@ func (g *generator) clientMethod(api *idl.API) string {
 	}
 	switch api.Ret.Kind {
 	case idl.RetNone:
-		notify := strings.Replace(send, "Call", "Notify", 1)
 		fmt.Fprintf(&b, "\n// %s sends the one-way notification %q: no reply; nil means it was sent.\n", api.GoName, api.Name)
-		fmt.Fprintf(&b, "func (c *Client) %s(%s) error {\n\treturn c.rc.%s(ctx, %q, %s, %s)\n}\n", api.GoName, decl, notify, api.Name, args, opt)
+		fmt.Fprintf(&b, "func (c *Client) %s(%s) error {\n\treturn router.NotifyWith(ctx, c.rc, %q, %s, %s)\n}\n", api.GoName, decl, api.Name, args, opt)
 	case idl.RetAny:
 		fmt.Fprintf(&b, "\n// %s calls %q and returns its result decoded generically (string, bool, int64,\n// float64, []any, map[string]any or nil).\n", api.GoName, api.Name)
-		fmt.Fprintf(&b, "func (c *Client) %s(%s) (any, error) {\n\tvar reply any\n", api.GoName, decl)
-		fmt.Fprintf(&b, "\tif err := c.rc.%s(ctx, %q, &reply, %s, %s); err != nil {\n\t\treturn nil, err\n\t}\n\treturn reply, nil\n}\n", send, api.Name, args, opt)
+		fmt.Fprintf(&b, "func (c *Client) %s(%s) (any, error) {\n", api.GoName, decl)
+		fmt.Fprintf(&b, "\treply, err := router.CallWith[any](ctx, c.rc, %q, %s, %s)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n\treturn reply, nil\n}\n", api.Name, args, opt)
 	case idl.RetTyped:
 		t := g.goType(api.Ret.Type, "")
 		fmt.Fprintf(&b, "\n// %s calls %q and returns its %s result.\n", api.GoName, api.Name, api.Ret.Type)
-		fmt.Fprintf(&b, "func (c *Client) %s(%s) (%s, error) {\n\tvar reply %s\n", api.GoName, decl, t, t)
-		fmt.Fprintf(&b, "\tif err := c.rc.%s(ctx, %q, &reply, %s, %s); err != nil {\n\t\treturn reply, err\n\t}\n\treturn reply, nil\n}\n", send, api.Name, args, opt)
+		fmt.Fprintf(&b, "func (c *Client) %s(%s) (%s, error) {\n", api.GoName, decl, t)
+		fmt.Fprintf(&b, "\treturn router.CallWith[%s](ctx, c.rc, %q, %s, %s)\n}\n", t, api.Name, args, opt)
 	}
 	if len(names) > 0 {
 		b.WriteString(g.argsStruct(api))

@@ -31,6 +31,67 @@ func (c *Client) NotifyArgs(ctx context.Context, method string, args Args, opt C
 	return err
 }
 
+// NoArgs is the empty argument list, for CallWith and NotifyWith.
+type NoArgs struct{}
+
+// NumArgs implements Args.
+func (*NoArgs) NumArgs() int { return 0 }
+
+// AppendArgs implements Args.
+func (*NoArgs) AppendArgs(b []byte) ([]byte, error) { return b, nil }
+
+// CallWith calls method with args, a struct that encodes itself through its
+// pointer (a generated client's arguments struct), and returns the result
+// decoded into an R. It is CallArgs(ctx, method, &reply, &args, opt) minus
+// two allocations: args and the reply are held in storage c reuses. The
+// result is the value decoded so far when the call fails.
+func CallWith[R, A any, P interface {
+	*A
+	Args
+}](ctx context.Context, c *Client, method string, args A, opt CallOptions) (R, error) {
+	l := c.getArgList()
+	a := slot[A](&l.argSlot)
+	*a = args
+	r := slot[R](&l.replySlot)
+	l.set(P(a))
+	err := c.Call(ctx, method, r, l.list, opt)
+	reply := *r
+	var zeroA A
+	var zeroR R
+	*a, *r = zeroA, zeroR
+	c.putArgList(l)
+	return reply, err
+}
+
+// NotifyWith is NotifyArgs(ctx, method, &args, opt) without allocating args
+// (see CallWith).
+func NotifyWith[A any, P interface {
+	*A
+	Args
+}](ctx context.Context, c *Client, method string, args A, opt CallOptions) error {
+	l := c.getArgList()
+	a := slot[A](&l.argSlot)
+	*a = args
+	l.set(P(a))
+	err := c.Notify(ctx, method, l.list, opt)
+	var zeroA A
+	*a = zeroA
+	c.putArgList(l)
+	return err
+}
+
+// slot returns the *T kept in s, making it when s holds something else: an
+// argList keeps the storage of the last types it carried, so a client making
+// the same calls over and over reuses it.
+func slot[T any](s *any) *T {
+	p, ok := (*s).(*T)
+	if !ok {
+		p = new(T)
+		*s = p
+	}
+	return p
+}
+
 // argList carries Args through a conn, which takes the arguments as a []any
 // and encodes them in order into one buffer (codec.AppendRequest): the first
 // element of list is the argList itself, a codec.Appender that appends all of
@@ -41,6 +102,8 @@ type argList struct {
 	args Args
 	list []any
 	buf  [maxPooledArgs]any
+
+	argSlot, replySlot any // CallWith's storage: a *A and a *R, zeroed between calls
 }
 
 // maxPooledArgs is the longest argument list an argList holds without
@@ -57,14 +120,24 @@ type noArg struct{}
 func (noArg) AppendMsgpack(b []byte) ([]byte, error) { return b, nil }
 
 func (c *Client) argList(args Args) *argList {
-	l, _ := c.argLists.Get().(*argList)
-	if l == nil {
-		l = new(argList)
+	l := c.getArgList()
+	l.set(args)
+	return l
+}
+
+func (c *Client) getArgList() *argList {
+	if l, ok := c.argLists.Get().(*argList); ok {
+		return l
 	}
+	return new(argList)
+}
+
+// set makes l.list carry args.
+func (l *argList) set(args Args) {
 	n := args.NumArgs()
 	if n == 0 {
 		l.list = nil
-		return l
+		return
 	}
 	l.args = args
 	if n <= maxPooledArgs {
@@ -76,7 +149,6 @@ func (c *Client) argList(args Args) *argList {
 	for i := 1; i < n; i++ {
 		l.list[i] = noArg{}
 	}
-	return l
 }
 
 // putArgList makes l reusable; the conn no longer refers to it once the call

@@ -90,3 +90,84 @@ func TestSocketCallArgs(t *testing.T) {
 		t.Errorf("CallArgs with an unencodable argument: %v, want an error wrapping ErrNotSent", err)
 	}
 }
+
+// pairArgs is shaped like a generated arguments struct.
+type pairArgs struct {
+	s string
+	n int64
+}
+
+func (a *pairArgs) NumArgs() int { return 2 }
+
+func (a *pairArgs) AppendArgs(b []byte) ([]byte, error) {
+	b = codec.AppendString(b, a.s)
+	return codec.AppendInt(b, a.n), nil
+}
+
+// TestSocketCallWith: CallWith and NotifyWith send what Call and Notify send,
+// decode into the reply type asked for, and keep nothing of one call in the
+// next, whatever types the reused storage held before.
+func TestSocketCallWith(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := transport.NewServer(transport.ServerOptions{})
+	srv.Register("params", func(ctx context.Context, params []byte) (any, error) {
+		return append([]byte(nil), params...), nil
+	})
+	srv.Register("first", func(ctx context.Context, params []byte) (any, error) {
+		var s string
+		var n int64
+		err := codec.DecodeParams(params, nil, &s, &n)
+		return s, err
+	})
+	srv.Register("none", func(ctx context.Context, params []byte) (any, error) { return nil, nil })
+	notified := make(chan []byte, 1)
+	srv.Register("note", func(ctx context.Context, params []byte) (any, error) {
+		notified <- append([]byte(nil), params...)
+		return nil, nil
+	})
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	defer func() {
+		srv.Close()
+		ln.Close()
+		<-done
+	}()
+	c, err := New(&Config{Mode: ModeHashring, Servers: []Server{{Addr: ln.Addr().String(), Weight: 100}}}, socketOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+
+	var want []byte
+	if err := c.Call(ctx, "params", &want, []any{"testtest", int64(300)}, CallOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		got, err := CallWith[[]byte](ctx, c, "params", pairArgs{"testtest", 300}, CallOptions{})
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("CallWith params = %x, %v; want %x", got, err, want)
+		}
+		s, err := CallWith[string](ctx, c, "first", pairArgs{"x", 1}, CallOptions{})
+		if err != nil || s != "x" {
+			t.Errorf("CallWith[string] = %q, %v; want x", s, err)
+		}
+		a, err := CallWith[any](ctx, c, "first", pairArgs{"y", 1}, CallOptions{})
+		if err != nil || a != "y" {
+			t.Errorf("CallWith[any] = %#v, %v; want y", a, err)
+		}
+		a, err = CallWith[any](ctx, c, "none", NoArgs{}, CallOptions{})
+		if err != nil || a != nil {
+			t.Errorf("CallWith[any] none = %#v, %v; want nil (nothing kept from the last call)", a, err)
+		}
+		if err := NotifyWith(ctx, c, "note", pairArgs{"testtest", 300}, CallOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := <-notified; !bytes.Equal(got, want) {
+			t.Errorf("NotifyWith sent params %x, Call sent %x", got, want)
+		}
+	}
+}

@@ -85,7 +85,7 @@ type Client struct {
 	myShard *shard  // the shard of opts.ID
 
 	deadlines sharedDeadline // attempt contexts shared between calls (attemptCtx)
-	argLists  sync.Pool      // *argList, reused by CallArgs and NotifyArgs
+	argLists  sync.Pool      // *argList, reused by CallArgs, CallWith, NotifyArgs and NotifyWith
 
 	closed atomic.Bool
 	wake   chan struct{}

@@ -51,8 +51,8 @@ func (c *Client) Close() error {
 // Echo calls "echo" and returns its result decoded generically (string, bool, int64,
 // float64, []any, map[string]any or nil).
 func (c *Client) Echo(ctx context.Context, msg Item) (any, error) {
-	var reply any
-	if err := c.rc.CallArgs(ctx, "echo", &reply, &echoArgs{msg: msg}, router.CallOptions{}); err != nil {
+	reply, err := router.CallWith[any](ctx, c.rc, "echo", echoArgs{msg: msg}, router.CallOptions{})
+	if err != nil {
 		return nil, err
 	}
 	return reply, nil
@@ -75,8 +75,8 @@ func (a *echoArgs) AppendArgs(b []byte) (_ []byte, err error) {
 // Ping calls "ping" and returns its result decoded generically (string, bool, int64,
 // float64, []any, map[string]any or nil).
 func (c *Client) Ping(ctx context.Context) (any, error) {
-	var reply any
-	if err := c.rc.Call(ctx, "ping", &reply, nil, router.CallOptions{}); err != nil {
+	reply, err := router.CallWith[any](ctx, c.rc, "ping", router.NoArgs{}, router.CallOptions{})
+	if err != nil {
 		return nil, err
 	}
 	return reply, nil
@@ -84,11 +84,7 @@ func (c *Client) Ping(ctx context.Context) (any, error) {
 
 // GetItem calls "get_item" and returns its item result.
 func (c *Client) GetItem(ctx context.Context, id int64) (Item, error) {
-	var reply Item
-	if err := c.rc.CallArgs(ctx, "get_item", &reply, &getItemArgs{id: id}, router.CallOptions{Idempotent: true}); err != nil {
-		return reply, err
-	}
-	return reply, nil
+	return router.CallWith[Item](ctx, c.rc, "get_item", getItemArgs{id: id}, router.CallOptions{Idempotent: true})
 }
 
 // getItemArgs holds the arguments of "get_item"; it encodes them (router.Args).
@@ -105,11 +101,7 @@ func (a *getItemArgs) AppendArgs(b []byte) ([]byte, error) {
 
 // Put calls "put" and returns its bool result.
 func (c *Client) Put(ctx context.Context, e Everything, type_ string) (bool, error) {
-	var reply bool
-	if err := c.rc.CallArgs(ctx, "put", &reply, &putArgs{e: e, type_: type_}, router.CallOptions{}); err != nil {
-		return reply, err
-	}
-	return reply, nil
+	return router.CallWith[bool](ctx, c.rc, "put", putArgs{e: e, type_: type_}, router.CallOptions{})
 }
 
 // putArgs holds the arguments of "put"; it encodes them (router.Args).
@@ -130,11 +122,7 @@ func (a *putArgs) AppendArgs(b []byte) (_ []byte, err error) {
 
 // Sum calls "sum" and returns its int result.
 func (c *Client) Sum(ctx context.Context, values []int64) (int64, error) {
-	var reply int64
-	if err := c.rc.CallArgs(ctx, "sum", &reply, &sumArgs{values: values}, router.CallOptions{}); err != nil {
-		return reply, err
-	}
-	return reply, nil
+	return router.CallWith[int64](ctx, c.rc, "sum", sumArgs{values: values}, router.CallOptions{})
 }
 
 // sumArgs holds the arguments of "sum"; it encodes them (router.Args).
@@ -153,11 +141,7 @@ func (a *sumArgs) AppendArgs(b []byte) (_ []byte, err error) {
 
 // Scale calls "scale" and returns its float result.
 func (c *Client) Scale(ctx context.Context, factor float64, p Point) (float64, error) {
-	var reply float64
-	if err := c.rc.CallArgs(ctx, "scale", &reply, &scaleArgs{factor: factor, p: p}, router.CallOptions{Idempotent: true}); err != nil {
-		return reply, err
-	}
-	return reply, nil
+	return router.CallWith[float64](ctx, c.rc, "scale", scaleArgs{factor: factor, p: p}, router.CallOptions{Idempotent: true})
 }
 
 // scaleArgs holds the arguments of "scale"; it encodes them (router.Args).
@@ -175,11 +159,7 @@ func (a *scaleArgs) AppendArgs(b []byte) ([]byte, error) {
 
 // Walk calls "walk" and returns its tree result.
 func (c *Client) Walk(ctx context.Context, t Tree) (Tree, error) {
-	var reply Tree
-	if err := c.rc.CallArgs(ctx, "walk", &reply, &walkArgs{t: t}, router.CallOptions{}); err != nil {
-		return reply, err
-	}
-	return reply, nil
+	return router.CallWith[Tree](ctx, c.rc, "walk", walkArgs{t: t}, router.CallOptions{})
 }
 
 // walkArgs holds the arguments of "walk"; it encodes them (router.Args).
@@ -198,11 +178,7 @@ func (a *walkArgs) AppendArgs(b []byte) (_ []byte, err error) {
 
 // Swap calls "swap" and returns its tuple result.
 func (c *Client) Swap(ctx context.Context, pair []any, attrs map[string]any, tags []any) ([]any, error) {
-	var reply []any
-	if err := c.rc.CallArgs(ctx, "swap", &reply, &swapArgs{pair: pair, attrs: attrs, tags: tags}, router.CallOptions{}); err != nil {
-		return reply, err
-	}
-	return reply, nil
+	return router.CallWith[[]any](ctx, c.rc, "swap", swapArgs{pair: pair, attrs: attrs, tags: tags}, router.CallOptions{})
 }
 
 // swapArgs holds the arguments of "swap"; it encodes them (router.Args).
@@ -229,7 +205,7 @@ func (a *swapArgs) AppendArgs(b []byte) (_ []byte, err error) {
 
 // Notify sends the one-way notification "notify": no reply; nil means it was sent.
 func (c *Client) Notify(ctx context.Context, event string, on bool) error {
-	return c.rc.NotifyArgs(ctx, "notify", &notifyArgs{event: event, on: on}, router.CallOptions{})
+	return router.NotifyWith(ctx, c.rc, "notify", notifyArgs{event: event, on: on}, router.CallOptions{})
 }
 
 // notifyArgs holds the arguments of "notify"; it encodes them (router.Args).
@@ -248,7 +224,7 @@ func (a *notifyArgs) AppendArgs(b []byte) ([]byte, error) {
 
 // LogPoint sends the one-way notification "log_point": no reply; nil means it was sent.
 func (c *Client) LogPoint(ctx context.Context, p Point) error {
-	return c.rc.NotifyArgs(ctx, "log_point", &logPointArgs{p: p}, router.CallOptions{})
+	return router.NotifyWith(ctx, c.rc, "log_point", logPointArgs{p: p}, router.CallOptions{})
 }
 
 // logPointArgs holds the arguments of "log_point"; it encodes them (router.Args).

@@ -50,8 +50,8 @@ func (c *Client) Close() error {
 // Echo calls "echo" and returns its result decoded generically (string, bool, int64,
 // float64, []any, map[string]any or nil).
 func (c *Client) Echo(ctx context.Context, msg Echomsg) (any, error) {
-	var reply any
-	if err := c.rc.CallArgs(ctx, "echo", &reply, &echoArgs{msg: msg}, router.CallOptions{}); err != nil {
+	reply, err := router.CallWith[any](ctx, c.rc, "echo", echoArgs{msg: msg}, router.CallOptions{})
+	if err != nil {
 		return nil, err
 	}
 	return reply, nil

@@ -50,11 +50,7 @@ func (c *Client) Close() error {
 
 // Go calls "go" and returns its node result.
 func (c *Client) Go(ctx context.Context, func_ Node, ctx_ []any, service_ float64, err_ string) (Node, error) {
-	var reply Node
-	if err := c.rc.CallArgs(ctx, "go", &reply, &goArgs{func_: func_, ctx_: ctx_, service_: service_, err_: err_}, router.CallOptions{}); err != nil {
-		return reply, err
-	}
-	return reply, nil
+	return router.CallWith[Node](ctx, c.rc, "go", goArgs{func_: func_, ctx_: ctx_, service_: service_, err_: err_}, router.CallOptions{})
 }
 
 // goArgs holds the arguments of "go"; it encodes them (router.Args).
@@ -81,14 +77,14 @@ func (a *goArgs) AppendArgs(b []byte) (_ []byte, err error) {
 
 // N sends the one-way notification "n": no reply; nil means it was sent.
 func (c *Client) N(ctx context.Context) error {
-	return c.rc.Notify(ctx, "n", nil, router.CallOptions{})
+	return router.NotifyWith(ctx, c.rc, "n", router.NoArgs{}, router.CallOptions{})
 }
 
 // Count calls "count" and returns its result decoded generically (string, bool, int64,
 // float64, []any, map[string]any or nil).
 func (c *Client) Count(ctx context.Context, x int64) (any, error) {
-	var reply any
-	if err := c.rc.CallArgs(ctx, "count", &reply, &countArgs{x: x}, router.CallOptions{}); err != nil {
+	reply, err := router.CallWith[any](ctx, c.rc, "count", countArgs{x: x}, router.CallOptions{})
+	if err != nil {
 		return nil, err
 	}
 	return reply, nil
@@ -108,11 +104,7 @@ func (a *countArgs) AppendArgs(b []byte) ([]byte, error) {
 
 // K calls "k" and returns its list<node> result.
 func (c *Client) K(ctx context.Context, x int64, Count_ string, register_ bool) ([]Node, error) {
-	var reply []Node
-	if err := c.rc.CallArgs(ctx, "k", &reply, &kArgs{x: x, Count_: Count_, register_: register_}, router.CallOptions{Idempotent: true}); err != nil {
-		return reply, err
-	}
-	return reply, nil
+	return router.CallWith[[]Node](ctx, c.rc, "k", kArgs{x: x, Count_: Count_, register_: register_}, router.CallOptions{Idempotent: true})
 }
 
 // kArgs holds the arguments of "k"; it encodes them (router.Args).
