@@ -113,6 +113,8 @@ func decodeValue(raw []byte, dst any) error {
 	case *Raw:
 		*p = append(Raw(nil), raw...)
 		end = len(raw)
+	case Unmarshaler:
+		return p.UnmarshalMsgpack(raw)
 	default:
 		if decodeStructFast(raw, dst) {
 			return nil

@@ -1,6 +1,10 @@
 package router
 
-import "context"
+import (
+	"context"
+
+	"github.com/svrkit/svrkit/codec"
+)
 
 // Args is a call's argument list that encodes itself. Generated clients pass
 // one per API (a struct of the API's arguments), so that a call neither boxes
@@ -43,8 +47,10 @@ func (*NoArgs) AppendArgs(b []byte) ([]byte, error) { return b, nil }
 // CallWith calls method with args, a struct that encodes itself through its
 // pointer (a generated client's arguments struct), and returns the result
 // decoded into an R. It is CallArgs(ctx, method, &reply, &args, opt) minus
-// two allocations: args and the reply are held in storage c reuses. The
-// result is the value decoded so far when the call fails.
+// two allocations: args and the reply are held in storage c reuses. An any
+// result (R = any) is decoded by a reused codec.Generic: the same shapes,
+// without allocating the map keys it has seen before. The result is the
+// value decoded so far when the call fails.
 func CallWith[R, A any, P interface {
 	*A
 	Args
@@ -54,7 +60,15 @@ func CallWith[R, A any, P interface {
 	*a = args
 	r := slot[R](&l.replySlot)
 	l.set(P(a))
-	err := c.Call(ctx, method, r, l.list, opt)
+	var err error
+	if ra, ok := any(r).(*any); ok {
+		// Decoded generically by a codec.Generic that stays with l, so that
+		// map keys seen before are not allocated again.
+		err = c.Call(ctx, method, &l.generic, l.list, opt)
+		*ra, l.generic.V = l.generic.V, nil
+	} else {
+		err = c.Call(ctx, method, r, l.list, opt)
+	}
 	reply := *r
 	var zeroA A
 	var zeroR R
@@ -103,7 +117,8 @@ type argList struct {
 	list []any
 	buf  [maxPooledArgs]any
 
-	argSlot, replySlot any // CallWith's storage: a *A and a *R, zeroed between calls
+	argSlot, replySlot any           // CallWith's storage: a *A and a *R, zeroed between calls
+	generic            codec.Generic // CallWith's decoder of an any reply
 }
 
 // maxPooledArgs is the longest argument list an argList holds without
