@@ -16,7 +16,8 @@ import (
 //   - when ctx can never be cancelled (Background, WithKey on it), the
 //     attempt shares a deadline context with the client's other attempts,
 //     made at most every CallTimeout/16: each attempt gets between 15/16 of
-//     CallTimeout and CallTimeout, never more;
+//     CallTimeout (a little less when timers run late) and CallTimeout,
+//     never more;
 //   - otherwise a context.WithDeadline of the caller's context with the
 //     shared context's deadline, itself shared by the attempts made with
 //     the same caller context (a long-lived one, such as a server's or
@@ -47,11 +48,6 @@ type sharedDeadline struct {
 	last atomic.Pointer[derived]
 	mu   sync.Mutex
 }
-
-// clockBase lets get read only the monotonic clock, as time.Since(clockBase),
-// skipping the wall clock time.Now also reads (on some VMs that read costs
-// more than the rest of the routing). Set once at init, never written.
-var clockBase = time.Now()
 
 // derived is an attempt context derived from a cancellable caller's, shared
 // by the attempts made with that caller context. It is cancelled once it is
@@ -101,8 +97,12 @@ func (s *sharedDeadline) derive(ctx, shared context.Context) (context.Context, *
 	return a, d
 }
 
-// close releases the last derived context, once no attempt uses it.
+// close releases the last derived context, once no attempt uses it, and
+// stops the current shared context's stale timer.
 func (s *sharedDeadline) close() {
+	if cur := s.cur.Load(); cur != nil {
+		cur.expire.Stop()
+	}
 	if old := s.last.Swap(nil); old != nil {
 		old.replaced.Store(true)
 		if old.refs.Load() == 0 {
@@ -114,27 +114,30 @@ func (s *sharedDeadline) close() {
 type deadlineCtx struct {
 	ctx      context.Context
 	deadline time.Time
-	at       time.Duration      // deadline as time since clockBase
 	cancel   context.CancelFunc // never called early: attempts may still use ctx
+	stale    atomic.Bool        // set d/16 after it was made, by expire
+	expire   *time.Timer
 }
 
-// get returns a context ending between now+d-d/16 and now+d.
+// get returns a context ending between now+d-d/16 and now+d (a few
+// milliseconds sooner when the runtime runs timers late). A timer marks the
+// current one stale after d/16, so that get reads no clock per call (on some
+// VMs a clock read costs more than the rest of the routing).
 func (s *sharedDeadline) get(d time.Duration) context.Context {
-	now := time.Since(clockBase)
-	oldest := now + d - d/16
-	if cur := s.cur.Load(); cur != nil && cur.at >= oldest {
+	if cur := s.cur.Load(); cur != nil && !cur.stale.Load() {
 		return cur.ctx
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cur := s.cur.Load(); cur != nil && cur.at >= oldest {
+	if cur := s.cur.Load(); cur != nil && !cur.stale.Load() {
 		return cur.ctx
 	}
-	at := now + d
-	dl := clockBase.Add(at) // keeps clockBase's monotonic reading
+	dl := time.Now().Add(d)
 	// Its timer releases it at dl.
 	ctx, cancel := context.WithDeadline(context.Background(), dl)
-	s.cur.Store(&deadlineCtx{ctx: ctx, deadline: dl, at: at, cancel: cancel})
+	dc := &deadlineCtx{ctx: ctx, deadline: dl, cancel: cancel}
+	dc.expire = time.AfterFunc(d/16, func() { dc.stale.Store(true) })
+	s.cur.Store(dc)
 	return ctx
 }
 

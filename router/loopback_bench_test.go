@@ -133,3 +133,28 @@ func BenchmarkLoopbackEchoCallWithParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkLoopbackTransportParallel: the bare transport.Client on the same
+// server, reply decoded into the struct (the bench tool's transport row), for
+// comparison with BenchmarkLoopbackEchoCallWithParallel.
+func BenchmarkLoopbackTransportParallel(b *testing.B) {
+	addr := startEchoServer(b)
+	c, err := transport.Dial(context.Background(), addr, transport.ClientOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	msg := benchMsg{Value: "testtest"}
+	b.ReportAllocs()
+	b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			var out benchMsg
+			if err := c.Call(ctx, "echo", &out, msg); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
