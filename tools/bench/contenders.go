@@ -42,7 +42,7 @@ var simpleServers = map[string]func(ln net.Listener) (stop func()){
 func startSimple(kind string) func(ctx context.Context, e *env) (*server, error) {
 	return func(ctx context.Context, e *env) (*server, error) {
 		if !e.inproc {
-			return spawn(ctx, e.place, kind, []string{"127.0.0.1:0"}, true, "")
+			return spawn(ctx, e.place, kind, []string{"127.0.0.1:0"}, true, "", nil)
 		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

@@ -60,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	models := fs.String("models", "thread,process", "svrkit rpc worker models to run (thread, process)")
 	peers := fs.String("peers", "raw,grpc,netrpc", "peers to run beside svrkit (raw, grpc, netrpc; empty for none)")
 	withRouter := fs.Bool("router", true, "also run svrkit through the generated echo client (examples/echo/api/echo, router.Client underneath)")
-	quick := fs.Bool("quick", false, "short run: 50,000 calls, 2,000 idle connections")
+	quick := fs.Bool("quick", false, "short run: 50,000 calls, 2,000 idle connections (unless -calls / -idle say otherwise)")
 	idle := fs.Int("idle", 10_000, "idle connections in idle mode")
 	inproc := fs.Bool("inproc", false, "run servers in this process (no pinning, no per-server RSS)")
 	pin := fs.Bool("pin", true, "pin client and server children to different CPUs with taskset (when available and nproc >= 2)")
@@ -72,8 +72,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *quick {
-		*calls, *idle = 50_000, 2_000
+	if *quick { // sizes given explicitly win over -quick's
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["calls"] {
+			*calls = 50_000
+		}
+		if !set["idle"] {
+			*idle = 2_000
+		}
 	}
 	if *calls <= 0 || *conc <= 0 || *conns <= 0 || *conns > *conc || *idle <= 0 || *workerSum <= 0 || *rounds <= 0 {
 		fmt.Fprintln(stderr, "bench: -calls, -conc, -conns, -idle, -workers, -rounds must be positive and -conns <= -conc")

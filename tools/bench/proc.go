@@ -38,7 +38,7 @@ type placement struct {
 // spawn starts this binary as a server child for kind with args. When
 // readAddr is set the child prints its listening address as its first stdout
 // line; otherwise the caller knows it and waits until it accepts.
-func spawn(ctx context.Context, pl placement, kind string, args []string, readAddr bool, knownAddr string) (*server, error) {
+func spawn(ctx context.Context, pl placement, kind string, args []string, readAddr bool, knownAddr string, ready func() bool) (*server, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find own executable: %w", err)
@@ -104,7 +104,10 @@ func spawn(ctx context.Context, pl placement, kind string, args []string, readAd
 		c, err := net.DialTimeout("tcp", s.addr, time.Second)
 		if err == nil {
 			c.Close()
-			return s, nil
+			if ready == nil || ready() {
+				return s, nil
+			}
+			err = errors.New("accepting, but not ready yet")
 		}
 		select {
 		case err := <-done:

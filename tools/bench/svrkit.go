@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -109,7 +110,13 @@ func startSvrkit(ctx context.Context, e *env, model string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return spawn(ctx, e.place, "svrkit", []string{"-f", path}, false, fmt.Sprintf("127.0.0.1:%d", port))
+	// The master listens before its worker processes are up; it logs "started" once they all are.
+	logPath := filepath.Join(e.dir, "echo_"+model+".log")
+	started := func() bool {
+		b, _ := os.ReadFile(logPath)
+		return bytes.Contains(b, []byte("msg=started"))
+	}
+	return spawn(ctx, e.place, "svrkit", []string{"-f", path}, false, fmt.Sprintf("127.0.0.1:%d", port), started)
 }
 
 // svrkitConn is one transport.Client connection.
