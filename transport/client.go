@@ -47,8 +47,7 @@ type Client struct {
 	err        error           // why the client stopped (ErrClosed or a broken connection)
 	draining   bool            // the server sent GoAwayMethod: no new calls
 	role       int             // who reads: roleFree, roleCaller, roleWatcher
-	readerCall *call           // the caller holding the role
-	readerDone <-chan struct{} // its ctx.Done(), nil if none
+	readerDone <-chan struct{} // ctx.Done() of the caller holding the role, nil if none
 
 	// One context.AfterFunc at a time, on the Done channel a reader last used:
 	// when that ctx ends while its caller holds the reading role, the read is
@@ -374,7 +373,7 @@ func (c *Client) wait(ctx context.Context, id uint32, cl *call) error {
 	if c.err == nil && c.pending[id] == cl {
 		switch c.role {
 		case roleFree:
-			c.takeRoleLocked(cl)
+			c.takeRoleLocked()
 			c.mu.Unlock()
 			return c.readFor(ctx, id, cl)
 		case roleWatcher:
@@ -401,9 +400,8 @@ func (c *Client) wait(ctx context.Context, id uint32, cl *call) error {
 	}
 }
 
-func (c *Client) takeRoleLocked(cl *call) {
+func (c *Client) takeRoleLocked() {
 	c.role = roleCaller
-	c.readerCall = cl
 	c.gen++
 }
 
@@ -423,7 +421,7 @@ func (c *Client) releaseRole() {
 }
 
 func (c *Client) releaseRoleLocked() {
-	c.role, c.readerCall, c.readerDone = roleFree, nil, nil
+	c.role, c.readerDone = roleFree, nil
 	if c.err != nil {
 		return
 	}
@@ -444,7 +442,7 @@ func (c *Client) promoteLocked() bool {
 	for _, x := range c.pending {
 		if !x.promoted {
 			x.promoted = true
-			c.takeRoleLocked(x)
+			c.takeRoleLocked()
 			x.ch <- sigRead
 			return true
 		}

@@ -53,6 +53,9 @@ func echoApp() service.App {
 	}
 }
 
+// svrkitLog is the log file of the echo service in model, as svrConf configures it.
+func svrkitLog(dir, model string) string { return filepath.Join(dir, "echo_"+model+".log") }
+
 // svrConf writes an echo_svr.conf for model into dir and returns its path.
 func svrConf(dir, model string, port, workerSum int) (string, error) {
 	path := filepath.Join(dir, "echo_svr_"+model+".conf")
@@ -67,7 +70,7 @@ ip = 127.0.0.1
 port = %d
 worker_type = %s
 worker_sum = %d
-`, filepath.Join(dir, "echo_"+model+".pid"), filepath.Join(dir, "echo_"+model+".log"), port, model, workerSum)
+`, filepath.Join(dir, "echo_"+model+".pid"), svrkitLog(dir, model), port, model, workerSum)
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return "", fmt.Errorf("write %s: %w", path, err)
 	}
@@ -111,7 +114,7 @@ func startSvrkit(ctx context.Context, e *env, model string) (*server, error) {
 		return nil, err
 	}
 	// The master listens before its worker processes are up; it logs "started" once they all are.
-	logPath := filepath.Join(e.dir, "echo_"+model+".log")
+	logPath := svrkitLog(e.dir, model)
 	started := func() bool {
 		b, _ := os.ReadFile(logPath)
 		return bytes.Contains(b, []byte("msg=started"))
