@@ -173,13 +173,11 @@ func fromFile(f *ini.File, path string) (*Config, error) {
 		return nil, err
 	}
 	c.App.LogFile, _ = r.raw("app", "log")
-	c.App.StopTimeout = DefaultStopTimeout
-	if v, ok := r.raw("app", "stop_timeout"); ok && v != "" {
-		d, perr := time.ParseDuration(v)
-		if perr != nil || d <= 0 {
-			return nil, r.errf("app", "stop_timeout", "bad value %q (allowed: a positive Go duration such as 10s or 1500ms)", v)
-		}
-		c.App.StopTimeout = d
+	if c.App.StopTimeout, err = r.optDuration("app", "stop_timeout"); err != nil {
+		return nil, err
+	}
+	if c.App.StopTimeout == 0 {
+		c.App.StopTimeout = DefaultStopTimeout
 	}
 
 	if !r.hasSection("rpc_server") {
@@ -251,7 +249,7 @@ func (r reader) optDuration(section, key string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 {
-		return 0, r.errf(section, key, "bad value %q (allowed: a positive Go duration such as 500ms or 30s)", v)
+		return 0, r.errf(section, key, "bad value %q (allowed: a positive Go duration such as 10s or 1500ms)", v)
 	}
 	return d, nil
 }
