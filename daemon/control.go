@@ -15,34 +15,52 @@ var ErrNotRunning = errors.New("not running")
 // State describes a daemon as seen through its pidfile.
 type State struct {
 	PidFile string
-	Running bool // a live process holds the pidfile's lock
+	Running bool // this service's master holds the pidfile's lock
 	PID     int  // the pid in the pidfile (0 if none)
 	Workers int  // live child processes of PID (0 for the thread models)
+
+	pidAlive bool // not Running, but PID is a live process (one that holds no lock)
 }
 
-// String is a one-line summary such as "running (pid 42, 4 worker processes, pidfile /tmp/echo.pid)".
+// String is a one-line summary such as "running (pid 42, 4 worker processes, pidfile /srv/echo.pid)".
 func (s State) String() string {
 	if !s.Running {
 		if s.PID != 0 {
-			return fmt.Sprintf("not running (stale pidfile %s names dead pid %d)", s.PidFile, s.PID)
+			return "not running (" + s.stale() + ")"
 		}
 		return fmt.Sprintf("not running (no pidfile %s)", s.PidFile)
 	}
 	return fmt.Sprintf("running (pid %d, %d worker processes, pidfile %s)", s.PID, s.Workers, s.PidFile)
 }
 
-// Status reads the daemon's state from its pidfile and /proc.
+// stale describes a pidfile whose lock nobody holds.
+func (s State) stale() string {
+	if s.pidAlive {
+		return fmt.Sprintf("stale pidfile %s: pid %d is alive but does not hold its lock", s.PidFile, s.PID)
+	}
+	return fmt.Sprintf("stale pidfile %s names dead pid %d", s.PidFile, s.PID)
+}
+
+// Status reads the daemon's state from its pidfile and /proc. Running means proven: the
+// pidfile is owned by the caller or root, is locked, and names a live process that started
+// at the recorded time from the recorded executable. A locked pidfile that fails any of
+// these checks is an error wrapping ErrNotOurs, naming the file and the reason.
 func Status(pidfile string) (State, error) {
 	st := State{PidFile: pidfile}
-	pid, locked, err := ReadPidFile(pidfile)
-	st.PID = pid
+	rec, locked, err := readPidFile(pidfile, true)
+	st.PID = rec.pid
 	if err != nil {
 		return st, err
 	}
-	if locked && Alive(pid) {
-		st.Running = true
-		st.Workers = len(Children(pid))
+	if !locked {
+		st.pidAlive = Alive(rec.pid)
+		return st, nil
 	}
+	if err := rec.verify(); err != nil {
+		return st, fmt.Errorf("daemon: pidfile %s is locked, but %w", pidfile, err)
+	}
+	st.Running = true
+	st.Workers = len(Children(rec.pid))
 	return st, nil
 }
 
@@ -50,22 +68,24 @@ func Status(pidfile string) (State, error) {
 // its workers), then waits for it and every process it had started to exit. If they are
 // still there after timeout (0 = 10s), they get SIGKILL and the pidfile is removed; the
 // returned error says so. A pidfile whose lock nobody holds is stale: it is removed and
-// the error wraps ErrNotRunning.
+// the error wraps ErrNotRunning. Stop signals nothing when Status cannot prove the pidfile
+// names this service's master; its error says why.
 func Stop(ctx context.Context, pidfile string, timeout time.Duration) error {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	pid, locked, err := ReadPidFile(pidfile)
+	st, err := Status(pidfile)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w; sent no signal", err)
 	}
-	if !locked || !Alive(pid) {
-		if pid != 0 {
+	if !st.Running {
+		if st.PID != 0 {
 			removeIfUnlocked(pidfile)
-			return fmt.Errorf("daemon: %w (removed stale pidfile %s of dead pid %d)", ErrNotRunning, pidfile, pid)
+			return fmt.Errorf("daemon: %w (removed %s)", ErrNotRunning, st.stale())
 		}
 		return fmt.Errorf("daemon: %w (no pidfile %s)", ErrNotRunning, pidfile)
 	}
+	pid := st.PID
 	tree := Descendants(pid)
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && err != syscall.ESRCH {
 		return fmt.Errorf("daemon: signal pid %d: %w", pid, err)

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/svrkit/svrkit/internal/nofollow"
 	"github.com/svrkit/svrkit/internal/readypipe"
 )
 
@@ -20,7 +21,7 @@ const EnvReadyFD = "SVRKIT_READY_FD"
 type DetachOptions struct {
 	Args    []string      // argv of the daemon, Args[0] being the title ps shows; nil = os.Args
 	Env     []string      // environment; nil = os.Environ()
-	LogFile string        // the daemon's stdout and stderr (appended); "" = /dev/null
+	LogFile string        // the daemon's stdout and stderr (appended; a symbolic link is refused); "" = /dev/null
 	Timeout time.Duration // how long to wait for Ready; 0 = 30s. On timeout the child is killed.
 	// ExtraFiles are passed to the daemon as fds 4, 5, ... (fd 3 is the ready pipe); nil = none.
 	// A graceful restart passes the listening socket and the locked pidfile this way.
@@ -58,7 +59,7 @@ func Detach(opts DetachOptions) (int, error) {
 	defer devnull.Close()
 	out := devnull
 	if opts.LogFile != "" {
-		if out, err = os.OpenFile(opts.LogFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err != nil {
+		if out, err = nofollow.Append(opts.LogFile); err != nil {
 			return 0, fmt.Errorf("daemon: open log file for the daemon's output: %w", err)
 		}
 		defer out.Close()

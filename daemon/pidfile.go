@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
+	"time"
+
+	"github.com/svrkit/svrkit/internal/nofollow"
 )
 
 // ErrRunning is wrapped by AcquirePidFile's error when another live process holds the pidfile.
@@ -21,23 +22,32 @@ type PidFile struct {
 }
 
 // AcquirePidFile writes this process's pid to path and locks it. name is used in errors:
-// when a live process holds it, the error reads "<name> already running (pid N, pidfile
-// PATH)" and wraps ErrRunning. A pidfile left by a dead process (nobody holds its lock) is
-// replaced. The file is written to a temporary file in the same directory, locked, fsynced
-// and renamed into place, so a reader never sees a partial pid.
+// when this service's master holds it, the error reads "<name> already running (pid N,
+// pidfile PATH)" and wraps ErrRunning; when a process that cannot be proven to be it holds
+// the lock, the error wraps ErrNotOurs. A pidfile left by a dead process (nobody holds its
+// lock) is replaced. The file is written to a temporary file in the same directory, locked,
+// fsynced and renamed into place, so a reader never sees a partial pid. A symbolic link at
+// path is refused, never followed.
 func AcquirePidFile(path, name string) (*PidFile, error) {
-	for attempt := 0; attempt < 10; attempt++ {
-		old, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	empty := false // the last attempt found a locked, empty file
+	for attempt := 0; attempt < 100; attempt++ {
+		old, err := nofollow.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 		if err != nil {
-			return nil, fmt.Errorf("daemon: open pidfile %s: %w", path, err)
+			return nil, fmt.Errorf("daemon: open pidfile: %w", err)
 		}
 		if err := syscall.Flock(int(old.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-			pid, _ := readPid(old)
-			old.Close()
-			if errors.Is(err, syscall.EWOULDBLOCK) {
-				return nil, fmt.Errorf("%s %w (pid %d, pidfile %s)", name, ErrRunning, pid, path)
+			if !errors.Is(err, syscall.EWOULDBLOCK) {
+				old.Close()
+				return nil, fmt.Errorf("daemon: lock pidfile %s: %w", path, err)
 			}
-			return nil, fmt.Errorf("daemon: lock pidfile %s: %w", path, err)
+			if empty = readText(old) == ""; empty { // a competitor between creating and renaming: look again
+				old.Close()
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			err := heldBy(old, path, name)
+			old.Close()
+			return nil, err
 		}
 		// We hold the lock, but on the file we opened: it may have been replaced or removed
 		// since (by a holder that just exited or a competitor that just won). Retry then.
@@ -56,7 +66,25 @@ func AcquirePidFile(path, name string) (*PidFile, error) {
 		old.Close() // releases the old inode's lock; path now names f, locked by us
 		return &PidFile{path: path, f: f}, nil
 	}
+	if empty {
+		return nil, fmt.Errorf("%s %w (pidfile %s is locked by a start that has not written its pid)", name, ErrRunning, path)
+	}
 	return nil, fmt.Errorf("daemon: pidfile %s keeps changing under us; giving up", path)
+}
+
+// heldBy is the error for a pidfile f (at path) that another process holds locked.
+func heldBy(f *os.File, path, name string) error {
+	rec, err := parseRecord(readText(f))
+	if err == nil {
+		err = checkOwner(f)
+	}
+	if err == nil {
+		err = rec.verify()
+	}
+	if err != nil {
+		return fmt.Errorf("%s: cannot start: pidfile %s is locked by another process: %w", name, path, err)
+	}
+	return fmt.Errorf("%s %w (pid %d, pidfile %s)", name, ErrRunning, rec.pid, path)
 }
 
 // writeLocked writes our pid to a locked temp file and renames it over path.
@@ -76,7 +104,11 @@ func writeLocked(path string) (*os.File, error) {
 	if err := tmp.Chmod(0o644); err != nil {
 		return fail(err)
 	}
-	if _, err := tmp.WriteString(strconv.Itoa(os.Getpid()) + "\n"); err != nil {
+	rec, err := procRecord(os.Getpid())
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := tmp.WriteString(rec.String()); err != nil {
 		return fail(err)
 	}
 	if err := tmp.Sync(); err != nil {
@@ -115,41 +147,50 @@ func (p *PidFile) Release() error {
 	return nil
 }
 
-func readPid(f *os.File) (int, error) {
-	b := make([]byte, 64)
+// readText returns the start of f's contents.
+func readText(f *os.File) string {
+	b := make([]byte, 256)
 	n, _ := f.ReadAt(b, 0)
-	s := strings.TrimSpace(string(b[:n]))
-	pid, err := strconv.Atoi(s)
-	if err != nil || pid <= 0 {
-		return 0, fmt.Errorf("daemon: pidfile %s holds %q, not a pid", f.Name(), s)
-	}
-	return pid, nil
+	return string(b[:n])
 }
 
-// ReadPidFile returns the pid in path and whether a live process holds its lock. A missing
-// file is (0, false, nil).
+// ReadPidFile returns the pid in path and whether some process holds its lock. It proves
+// nothing about that process (Status does). A missing file is (0, false, nil).
 func ReadPidFile(path string) (pid int, locked bool, err error) {
-	f, err := os.Open(path)
+	rec, locked, err := readPidFile(path, false)
+	return rec.pid, locked, err
+}
+
+// readPidFile reads path's record and whether some process holds its lock; with owned, a
+// file not owned by the caller or root is an error wrapping ErrNotOurs. A symbolic link at
+// path is an error. A missing file is a zero record, unlocked, and no error.
+func readPidFile(path string, owned bool) (record, bool, error) {
+	f, err := nofollow.OpenFile(path, os.O_RDONLY, 0)
 	if errors.Is(err, os.ErrNotExist) {
-		return 0, false, nil
+		return record{}, false, nil
 	}
 	if err != nil {
-		return 0, false, fmt.Errorf("daemon: open pidfile %s: %w", path, err)
+		return record{}, false, fmt.Errorf("daemon: open pidfile: %w", err)
 	}
 	defer f.Close()
-	pid, perr := readPid(f)
+	if owned {
+		if err := checkOwner(f); err != nil {
+			return record{}, false, fmt.Errorf("daemon: pidfile %s: %w", path, err)
+		}
+	}
+	rec, perr := parseRecord(readText(f))
+	if perr != nil {
+		perr = fmt.Errorf("daemon: pidfile %s %w", path, perr)
+	}
 	lerr := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
 	switch {
 	case lerr == nil:
 		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		return pid, false, nil
+		return rec, false, nil
 	case errors.Is(lerr, syscall.EWOULDBLOCK):
-		if perr != nil {
-			return 0, true, perr
-		}
-		return pid, true, nil
+		return rec, true, perr
 	default:
-		return pid, false, fmt.Errorf("daemon: probe lock of pidfile %s: %w", path, lerr)
+		return rec, false, fmt.Errorf("daemon: probe lock of pidfile %s: %w", path, lerr)
 	}
 }
 

@@ -7,25 +7,33 @@ import (
 	"syscall"
 )
 
-// procStat returns the state letter and parent pid of pid from /proc, ok false if gone.
-func procStat(pid int) (state byte, ppid int, ok bool) {
+// procStat returns the state letter, parent pid and start time (clock ticks since boot)
+// of pid from /proc/<pid>/stat (fields 3, 4 and 22), ok false if gone.
+func procStat(pid int) (state byte, ppid int, start uint64, ok bool) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
 	i := bytes.LastIndexByte(b, ')') // the command name may contain spaces and parens
 	if i < 0 || i+2 >= len(b) {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
-	f := bytes.Fields(b[i+1:])
-	if len(f) < 2 || len(f[0]) != 1 {
-		return 0, 0, false
+	f := bytes.Fields(b[i+1:]) // f[0] is field 3
+	if len(f) < 20 || len(f[0]) != 1 {
+		return 0, 0, 0, false
 	}
-	p, err := strconv.Atoi(string(f[1]))
-	if err != nil {
-		return 0, 0, false
+	p, err1 := strconv.Atoi(string(f[1]))
+	st, err2 := strconv.ParseUint(string(f[19]), 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, 0, false
 	}
-	return f[0][0], p, true
+	return f[0][0], p, st, true
+}
+
+// procStart returns the start time of pid if it is alive (not a zombie).
+func procStart(pid int) (uint64, bool) {
+	st, _, start, ok := procStat(pid)
+	return start, ok && st != 'Z' && st != 'X'
 }
 
 // Alive reports whether pid exists and is not a zombie.
@@ -36,7 +44,7 @@ func Alive(pid int) bool {
 	if err := syscall.Kill(pid, 0); err == syscall.ESRCH {
 		return false
 	}
-	st, _, ok := procStat(pid)
+	st, _, _, ok := procStat(pid)
 	return ok && st != 'Z' && st != 'X'
 }
 
@@ -44,7 +52,7 @@ func Alive(pid int) bool {
 func Children(pid int) []int {
 	var out []int
 	for _, p := range allPids() {
-		if st, pp, ok := procStat(p); ok && pp == pid && st != 'Z' && st != 'X' {
+		if st, pp, _, ok := procStat(p); ok && pp == pid && st != 'Z' && st != 'X' {
 			out = append(out, p)
 		}
 	}
@@ -55,7 +63,7 @@ func Children(pid int) []int {
 func Descendants(pid int) []int {
 	parent := map[int]int{}
 	for _, p := range allPids() {
-		if st, pp, ok := procStat(p); ok && st != 'Z' && st != 'X' {
+		if st, pp, _, ok := procStat(p); ok && st != 'Z' && st != 'X' {
 			parent[p] = pp
 		}
 	}
