@@ -77,7 +77,7 @@ func TestPlantedPidfileIsRefused(t *testing.T) {
 			}
 			pid := victim(t, path, "")
 			os.WriteFile(path, []byte(sleepRec(pid).String()), 0o644) // a perfect record...
-			if err := os.Chown(path, 65534, 65534); err != nil {     // ...planted by nobody
+			if err := os.Chown(path, 65534, 65534); err != nil {      // ...planted by nobody
 				t.Fatal(err)
 			}
 			return pid
