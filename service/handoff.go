@@ -3,14 +3,17 @@ package service
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/svrkit/svrkit/daemon"
+	"github.com/svrkit/svrkit/internal/nofollow"
 	"github.com/svrkit/svrkit/workers"
 )
 
@@ -101,19 +104,29 @@ func startSuccessor(cfg *workers.Config, ln net.Listener, pf *daemon.PidFile) (i
 // deadline. It sits next to the pidfile.
 func restartFailedFile(cfg *workers.Config) string { return cfg.App.PidFile + ".restart-failed" }
 
-// recordRestartFailure writes restartFailedFile for this master (best effort).
+// recordRestartFailure writes restartFailedFile for this master (best effort), through a
+// new temporary file renamed into place: a symbolic link planted at either name is replaced,
+// never followed.
 func recordRestartFailure(cfg *workers.Config, err error) {
 	path := restartFailedFile(cfg)
-	tmp := path + ".tmp"
-	line := fmt.Sprintf("%d %s\n", os.Getpid(), strings.ReplaceAll(err.Error(), "\n", " "))
-	if os.WriteFile(tmp, []byte(line), 0o644) == nil {
-		_ = os.Rename(tmp, path)
+	tmp, terr := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if terr != nil {
+		return
+	}
+	_, werr := fmt.Fprintf(tmp, "%d %s\n", os.Getpid(), strings.ReplaceAll(err.Error(), "\n", " "))
+	if cerr := tmp.Close(); werr != nil || cerr != nil || os.Rename(tmp.Name(), path) != nil {
+		os.Remove(tmp.Name())
 	}
 }
 
 // restartFailure returns the reason master pid recorded for a failed hand-off, if any.
 func restartFailure(cfg *workers.Config, pid int) (string, bool) {
-	b, err := os.ReadFile(restartFailedFile(cfg))
+	f, err := nofollow.OpenFile(restartFailedFile(cfg), os.O_RDONLY, 0)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 4096))
 	if err != nil {
 		return "", false
 	}
@@ -140,9 +153,12 @@ func gracefulRestart(ctx context.Context, cfg *workers.Config, oldPid int, stopW
 	newPid := 0
 	for {
 		if newPid == 0 {
-			if pid, locked, err := daemon.ReadPidFile(cfg.App.PidFile); err == nil && locked && pid != oldPid && daemon.Alive(pid) {
-				newPid = pid
-			} else if !daemon.Alive(oldPid) {
+			// Look at the old master before the pidfile: it exits only after its successor
+			// took the pidfile over, so "gone, and the pidfile names no successor" is final.
+			oldGone := !daemon.Alive(oldPid)
+			if st, err := daemon.Status(cfg.App.PidFile); err == nil && st.Running && st.PID != oldPid {
+				newPid = st.PID
+			} else if oldGone {
 				return 0, fmt.Errorf("graceful restart: master pid %d exited without a successor (see %s)", oldPid, logName(cfg))
 			} else if why, failed := restartFailure(cfg, oldPid); failed {
 				os.Remove(restartFailedFile(cfg))

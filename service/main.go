@@ -93,7 +93,10 @@ func Run(app App, args []string, stdout, stderr io.Writer) int {
 		}
 		return ExitOK
 	case *cmd == "restart":
-		st, _ := daemon.Status(cfg.App.PidFile)
+		st, err := daemon.Status(cfg.App.PidFile)
+		if err != nil {
+			return fail(err)
+		}
 		if !st.Running {
 			fmt.Fprintf(stdout, "%s %s\n", name, st) // "not running (...)": a plain start
 			return detachStart(app, cfg, stdout, stderr)
@@ -134,7 +137,12 @@ func Run(app App, args []string, stdout, stderr io.Writer) int {
 // detachStart re-executes this binary as the daemon master and reports its pid.
 func detachStart(app App, cfg *workers.Config, stdout, stderr io.Writer) int {
 	// Fail fast without spawning anything; the daemon's own pidfile lock stays the real check.
-	if st, err := daemon.Status(cfg.App.PidFile); err == nil && st.Running {
+	st, err := daemon.Status(cfg.App.PidFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s_svr: start failed: %v\n", cfg.App.Name, err)
+		return ExitFailure
+	}
+	if st.Running {
 		fmt.Fprintf(stderr, "%s_svr: start failed: %s %v (pid %d, pidfile %s)\n",
 			cfg.App.Name, cfg.App.Name, daemon.ErrRunning, st.PID, st.PidFile)
 		return ExitFailure

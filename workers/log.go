@@ -5,16 +5,19 @@ import (
 	"io"
 	"log/slog"
 	"os"
+
+	"github.com/svrkit/svrkit/internal/nofollow"
 )
 
-// NewLogger returns a text slog.Logger writing to [app] log (appended, created 0644) or to
+// NewLogger returns a text slog.Logger writing to [app] log (appended, created 0644, a
+// symbolic link refused) or to
 // stderr when that is empty, with "app" and (unless role is "") "role" on every line. Close the returned
 // closer when done (a no-op for stderr).
 func NewLogger(cfg *Config, role string) (*slog.Logger, io.Closer, error) {
 	var w io.Writer = os.Stderr
 	var c io.Closer = nopCloser{}
 	if cfg.App.LogFile != "" {
-		f, err := os.OpenFile(cfg.App.LogFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		f, err := nofollow.Append(cfg.App.LogFile)
 		if err != nil {
 			return nil, nil, fmt.Errorf("workers: open log file ([app] log in %s): %w", cfg.Path, err)
 		}
