@@ -1,6 +1,7 @@
 package router
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -9,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-ini/ini"
+	"github.com/svrkit/svrkit/internal/conffile"
 )
 
 // Modes of a Config.
@@ -80,19 +81,33 @@ func LoadConfig(path string) (*Config, error) {
 var serverSection = regexp.MustCompile(`^server([0-9]+)$`)
 
 // ParseConfig parses and validates the contents of an <app>_cli.conf; name
-// (usually the file path) appears in error messages.
+// (usually the file path) appears in error messages. A key given twice, and a key
+// svrkit does not read in [server] or [serverN], are errors; other sections are
+// the user's and are ignored.
 func ParseConfig(data []byte, name string) (*Config, error) {
-	f, err := ini.LoadSources(ini.LoadOptions{}, data)
+	f, err := conffile.Parse(data)
 	if err != nil {
+		var ce *conffile.Error
+		if errors.As(err, &ce) {
+			return nil, &ConfigError{File: name, Section: ce.Section, Key: ce.Key, Msg: ce.Msg}
+		}
 		return nil, &ConfigError{File: name, Msg: "not an ini file: " + err.Error()}
 	}
 	p := parser{file: name, f: f}
-	return p.parse()
+	cfg, err := p.parse()
+	if err != nil {
+		return nil, err
+	}
+	if err := f.CheckUnknown(func(s string) bool { return s == "server" || serverSection.MatchString(s) }); err != nil {
+		ce := err.(*conffile.Error)
+		return nil, &ConfigError{File: name, Section: ce.Section, Key: ce.Key, Msg: ce.Msg}
+	}
+	return cfg, nil
 }
 
 type parser struct {
 	file string
-	f    *ini.File
+	f    *conffile.File
 }
 
 func (p *parser) errf(section, key, format string, args ...any) error {
@@ -100,22 +115,22 @@ func (p *parser) errf(section, key, format string, args ...any) error {
 }
 
 func (p *parser) parse() (*Config, error) {
-	head, err := p.f.GetSection("server")
-	if err != nil {
+	if !p.f.HasSection("server") {
 		return nil, p.errf("server", "", "missing section")
 	}
-	sum, err := p.intKey(head, "sum", true, 0)
+	sum, err := p.intKey("server", "sum", true, 0)
 	if err != nil {
 		return nil, err
 	}
 	if sum < 1 {
 		return nil, p.errf("server", "sum", "%d is not a server count (want >= 1)", sum)
 	}
-	cfg := &Config{Mode: strings.ToLower(strings.TrimSpace(head.Key("mode").String()))}
+	mode, _ := p.f.Get("server", "mode")
+	cfg := &Config{Mode: strings.ToLower(mode)}
 	switch cfg.Mode {
 	case ModeHashring:
 	case ModeSharding:
-		if cfg.ShardSum, err = p.intKey(head, "shardsum", true, 0); err != nil {
+		if cfg.ShardSum, err = p.intKey("server", "shardsum", true, 0); err != nil {
 			return nil, err
 		}
 		if cfg.ShardSum < 1 {
@@ -124,24 +139,23 @@ func (p *parser) parse() (*Config, error) {
 	case "":
 		return nil, p.errf("server", "mode", "missing (want hashring or sharding)")
 	default:
-		return nil, p.errf("server", "mode", "unknown mode %q (want hashring or sharding)", head.Key("mode").String())
+		return nil, p.errf("server", "mode", "unknown mode %q (want hashring or sharding)", mode)
 	}
 	for _, s := range p.f.Sections() {
-		m := serverSection.FindStringSubmatch(s.Name())
+		m := serverSection.FindStringSubmatch(s)
 		if m == nil {
 			continue
 		}
 		if n, err := strconv.Atoi(m[1]); err != nil || n >= sum || m[1] != strconv.Itoa(n) {
-			return nil, p.errf(s.Name(), "", "section does not match [server] sum=%d (want server0..server%d)", sum, sum-1)
+			return nil, p.errf(s, "", "section does not match [server] sum=%d (want server0..server%d)", sum, sum-1)
 		}
 	}
 	for i := 0; i < sum; i++ {
 		name := "server" + strconv.Itoa(i)
-		sec, err := p.f.GetSection(name)
-		if err != nil {
+		if !p.f.HasSection(name) {
 			return nil, p.errf(name, "", "missing section ([server] sum=%d needs server0..server%d)", sum, sum-1)
 		}
-		srv, err := p.server(cfg, sec)
+		srv, err := p.server(cfg, name)
 		if err != nil {
 			return nil, err
 		}
@@ -153,59 +167,57 @@ func (p *parser) parse() (*Config, error) {
 	return cfg, nil
 }
 
-func (p *parser) server(cfg *Config, sec *ini.Section) (Server, error) {
-	name := sec.Name()
+func (p *parser) server(cfg *Config, name string) (Server, error) {
 	srv := Server{Name: name}
 	var err error
-	if srv.Addr, err = p.addr(sec, "ip", "port", true); err != nil {
+	if srv.Addr, err = p.addr(name, "ip", "port", true); err != nil {
 		return srv, err
 	}
 	if cfg.Mode == ModeHashring {
-		srv.Weight, err = p.intKey(sec, "weight", false, DefaultWeight)
+		srv.Weight, err = p.intKey(name, "weight", false, DefaultWeight)
 		return srv, err
 	}
-	if srv.BackupAddr, err = p.addr(sec, "ip_bak", "port_bak", false); err != nil {
+	if srv.BackupAddr, err = p.addr(name, "ip_bak", "port_bak", false); err != nil {
 		return srv, err
 	}
-	if srv.ShardBegin, err = p.intKey(sec, "shardbegin", true, 0); err != nil {
+	if srv.ShardBegin, err = p.intKey(name, "shardbegin", true, 0); err != nil {
 		return srv, err
 	}
-	srv.ShardEnd, err = p.intKey(sec, "shardend", true, 0)
+	srv.ShardEnd, err = p.intKey(name, "shardend", true, 0)
 	return srv, err
 }
 
-// addr reads an ip/port key pair; when required is false both may be absent.
-func (p *parser) addr(sec *ini.Section, ipKey, portKey string, required bool) (string, error) {
-	hasIP, hasPort := sec.HasKey(ipKey), sec.HasKey(portKey)
+// addr reads an ip/port key pair of section sec; when required is false both may be absent.
+func (p *parser) addr(sec, ipKey, portKey string, required bool) (string, error) {
+	ip, hasIP := p.f.Get(sec, ipKey)
+	raw, hasPort := p.f.Get(sec, portKey)
 	if !required && !hasIP && !hasPort {
 		return "", nil
 	}
-	ip := strings.TrimSpace(sec.Key(ipKey).String())
 	if ip == "" {
-		return "", p.errf(sec.Name(), ipKey, "missing (%s=%s needs an address)", portKey, sec.Key(portKey).String())
+		return "", p.errf(sec, ipKey, "missing (%s=%s needs an address)", portKey, raw)
 	}
 	if !hasPort {
-		return "", p.errf(sec.Name(), portKey, "missing")
+		return "", p.errf(sec, portKey, "missing")
 	}
-	raw := strings.TrimSpace(sec.Key(portKey).String())
 	port, err := strconv.Atoi(raw)
 	if err != nil || port < 1 || port > 65535 {
-		return "", p.errf(sec.Name(), portKey, "%q is not a port (want 1..65535)", raw)
+		return "", p.errf(sec, portKey, "%q is not a port (want 1..65535)", raw)
 	}
 	return net.JoinHostPort(ip, strconv.Itoa(port)), nil
 }
 
-func (p *parser) intKey(sec *ini.Section, key string, required bool, def int) (int, error) {
-	if !sec.HasKey(key) {
+func (p *parser) intKey(sec, key string, required bool, def int) (int, error) {
+	raw, ok := p.f.Get(sec, key)
+	if !ok {
 		if required {
-			return 0, p.errf(sec.Name(), key, "missing")
+			return 0, p.errf(sec, key, "missing")
 		}
 		return def, nil
 	}
-	raw := strings.TrimSpace(sec.Key(key).String())
 	n, err := strconv.Atoi(raw)
 	if err != nil {
-		return 0, p.errf(sec.Name(), key, "%q is not an integer", raw)
+		return 0, p.errf(sec, key, "%q is not an integer", raw)
 	}
 	return n, nil
 }

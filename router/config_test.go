@@ -142,6 +142,11 @@ func TestConfigErrors(t *testing.T) {
 		{"gap at end", sh(2, [2]int{0, 40}, [2]int{41, 98}), "shards 99-99 are not covered"},
 		{"gap at start", sh(1, [2]int{1, 99}), "shards 0-0 are not covered"},
 		{"not ini", "[server\n", "c.conf: not an ini file"},
+		{"misspelt key", hr(ok0 + ok1 + "wieght=5\n"), "[server1] wieght: unknown key (did you mean weight?)"},
+		{"misspelt head key", "[server]\nsum=1\nmode=hashring\nsumm=3\n" + ok0, "[server] summ: unknown key (did you mean sum?)"},
+		{"sharding key in hashring", hr(ok0 + ok1 + "shardbegin=0\n"), "[server1] shardbegin: unknown key (known keys here: ip, port, weight;"},
+		{"duplicate key", hr(ok0 + ok1 + "port=3002\n"), `[server1] port: given 2 times (values ["3001" "3002"]); give it once`},
+		{"duplicate section", hr(ok0 + ok1 + ok1), `[server1] ip: given 2 times`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,6 +163,14 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestUserSections: sections that are not svrkit's are the user's and stay allowed.
+func TestUserSections(t *testing.T) {
+	cfg, err := ParseConfig([]byte(seedHashring+"\n[mine]\nanything=1\nwieght=2\n"), "c.conf")
+	if err != nil || len(cfg.Servers) != 3 {
+		t.Fatalf("%v %+v", err, cfg)
+	}
+}
 
 func TestLoadConfig(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "echo_cli.conf")

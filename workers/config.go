@@ -1,13 +1,17 @@
 package workers
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/go-ini/ini"
+	"github.com/svrkit/svrkit/internal/conffile"
 )
 
 // Worker types and dispatch types accepted in <app>_svr.conf.
@@ -28,14 +32,30 @@ type Config struct {
 	App  AppConfig   // [app]
 	RPC  RPCConfig   // [rpc_server]
 	Self *SelfConfig // [self_server]; nil when the section is absent
-	File *ini.File   // the raw file, for the user's own sections
+
+	sections map[string]map[string]string // every section's keys and values
+}
+
+// Section returns the keys and values of section name, for the user's own sections (any
+// section svrkit does not read, such as [mysql]); nil when the file has no such section.
+// The map is a copy.
+func (c *Config) Section(name string) map[string]string {
+	sec, ok := c.sections[name]
+	if !ok {
+		return nil
+	}
+	out := make(map[string]string, len(sec))
+	for k, v := range sec {
+		out[k] = v
+	}
+	return out
 }
 
 // AppConfig is the [app] section.
 type AppConfig struct {
 	Name        string        // name (required)
-	PidFile     string        // pid (required): pidfile path
-	LogFile     string        // log (optional): log file; empty = stderr
+	PidFile     string        // pid (required): pidfile path; a relative path is relative to the conf file's directory
+	LogFile     string        // log (optional): log file, relative like pid; empty = stderr
 	StopTimeout time.Duration // stop_timeout (optional, Go duration like "10s"): drain deadline; default 10s
 }
 
@@ -73,27 +93,52 @@ type GroupConfig struct {
 }
 
 // LoadConfig reads and validates <app>_svr.conf. Errors name the file, section, key, the bad
-// value and the allowed values.
+// value and the allowed values. A key given twice, and a key svrkit does not read in one of
+// its sections ([app], [rpc_server], [self_server], [self_groupN]), are errors; other
+// sections are the user's (see Section).
 func LoadConfig(path string) (*Config, error) {
-	f, err := ini.Load(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("workers: read server config %s: %w", path, err)
+		return nil, fmt.Errorf("workers: read server config: %w", err)
 	}
-	return fromFile(f, path)
+	return ParseConfig(data, path)
 }
 
-// ParseConfig is LoadConfig for bytes; name is used in error messages and as Config.Path.
+// ParseConfig is LoadConfig for bytes; name is used in error messages and as Config.Path,
+// and relative pid and log paths are taken relative to its directory.
 func ParseConfig(data []byte, name string) (*Config, error) {
-	f, err := ini.Load(data)
+	f, err := conffile.Parse(data)
 	if err != nil {
+		var ce *conffile.Error
+		if errors.As(err, &ce) {
+			return nil, fmt.Errorf("workers: %s: %w", name, err)
+		}
 		return nil, fmt.Errorf("workers: parse server config %s: %w", name, err)
 	}
-	return fromFile(f, name)
+	c, err := fromFile(f, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.CheckUnknown(ownedSection); err != nil {
+		return nil, fmt.Errorf("workers: %s: %w", name, err)
+	}
+	return c, nil
+}
+
+var groupSection = regexp.MustCompile(`^self_group[0-9]+$`)
+
+// ownedSection reports whether section name is one of svrkit's.
+func ownedSection(name string) bool {
+	switch name {
+	case "app", "rpc_server", "self_server":
+		return true
+	}
+	return groupSection.MatchString(name)
 }
 
 // reader collects values from one file and formats errors uniformly.
 type reader struct {
-	f    *ini.File
+	f    *conffile.File
 	path string
 }
 
@@ -101,18 +146,9 @@ func (r reader) errf(section, key, format string, a ...any) error {
 	return fmt.Errorf("workers: %s: [%s] %s: %s", r.path, section, key, fmt.Sprintf(format, a...))
 }
 
-func (r reader) hasSection(name string) bool {
-	_, err := r.f.GetSection(name)
-	return err == nil
-}
+func (r reader) hasSection(name string) bool { return r.f.HasSection(name) }
 
-func (r reader) raw(section, key string) (string, bool) {
-	s, err := r.f.GetSection(section)
-	if err != nil || !s.HasKey(key) {
-		return "", false
-	}
-	return strings.TrimSpace(s.Key(key).String()), true
-}
+func (r reader) raw(section, key string) (string, bool) { return r.f.Get(section, key) }
 
 func (r reader) str(section, key, allowed string) (string, error) {
 	v, ok := r.raw(section, key)
@@ -159,9 +195,12 @@ const (
 	maxGroups     = 256
 )
 
-func fromFile(f *ini.File, path string) (*Config, error) {
+func fromFile(f *conffile.File, path string) (*Config, error) {
 	r := reader{f: f, path: path}
-	c := &Config{Path: path, File: f}
+	c := &Config{Path: path, sections: map[string]map[string]string{}}
+	for _, name := range f.Sections() {
+		c.sections[name] = f.Section(name)
+	}
 	var err error
 	if !r.hasSection("app") {
 		return nil, fmt.Errorf("workers: %s: missing section [app] (keys: name, pid)", path)
@@ -173,6 +212,7 @@ func fromFile(f *ini.File, path string) (*Config, error) {
 		return nil, err
 	}
 	c.App.LogFile, _ = r.raw("app", "log")
+	c.App.PidFile, c.App.LogFile = nextTo(path, c.App.PidFile), nextTo(path, c.App.LogFile)
 	if c.App.StopTimeout, err = r.optDuration("app", "stop_timeout"); err != nil {
 		return nil, err
 	}
@@ -208,6 +248,14 @@ func fromFile(f *ini.File, path string) (*Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// nextTo resolves p (if relative and not "") against the directory of the conf file path.
+func nextTo(path, p string) string {
+	if p == "" || filepath.IsAbs(p) || path == "" {
+		return p
+	}
+	return filepath.Join(filepath.Dir(path), p)
 }
 
 // rpcBounds reads [rpc_server]'s optional overload keys; absent or empty

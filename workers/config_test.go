@@ -57,8 +57,51 @@ func TestLoadSeedConfig(t *testing.T) {
 	if g, ok := c.Self.Group("value_log"); !ok || g != want[1] {
 		t.Errorf("Group(value_log) = %+v %v", g, ok)
 	}
-	if c.File.Section("self_group1").Key("group_name").String() != "value_log" {
-		t.Error("raw file not kept")
+	if c.Section("self_group1")["group_name"] != "value_log" || c.Section("mysql") != nil {
+		t.Error("sections not kept")
+	}
+}
+
+// TestStrictKeys: a misspelt or repeated key is an error naming the file, section and key
+// (a near miss gets a hint); the user's own sections are kept, readable through Section.
+func TestStrictKeys(t *testing.T) {
+	cases := []struct{ add, want string }{
+		{"[rpc_server]\nmax_queu=5\n", "workers: bad.conf: [rpc_server] max_queu: unknown key (did you mean max_queue?)"},
+		{"[self_group0]\nworkr_sum=5\n", "workers: bad.conf: [self_group0] workr_sum: unknown key (did you mean worker_sum?)"},
+		{"[app]\nname=other\n", "workers: bad.conf: [app] name: given 2 times"},
+		{"[rpc_server]\nport=3000\n", "[rpc_server] port: given 2 times"},
+		{"[self_group2]\ngroup_name=x\n", "[self_group2] group_name: svrkit reads no key of this section"},
+		{"[app]\nfrobnicate=1\n", "[app] frobnicate: unknown key (known keys here: log, name, pid, stop_timeout;"},
+	}
+	for _, c := range cases {
+		_, err := ParseConfig([]byte(seedConf+c.add), "bad.conf")
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want %q", c.add, err, c.want)
+		}
+	}
+	c, err := ParseConfig([]byte(seedConf+"[mysql]\nhost = db1 \nport=3306\n"), "dir/echo_svr.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Section("mysql")
+	if len(m) != 2 || m["host"] != "db1" || m["port"] != "3306" {
+		t.Errorf("Section(mysql) = %v", m)
+	}
+	m["host"] = "changed"
+	if c.Section("mysql")["host"] != "db1" {
+		t.Error("Section returned the config's own map")
+	}
+}
+
+// TestRelativePaths: relative pid and log paths are relative to the conf file's directory.
+func TestRelativePaths(t *testing.T) {
+	conf := strings.Replace(seedConf, "pid=/tmp/echo.pid", "pid=echo.pid\nlog=log/echo.log", 1)
+	c, err := ParseConfig([]byte(conf), "/srv/echo/echo_svr.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.App.PidFile != "/srv/echo/echo.pid" || c.App.LogFile != "/srv/echo/log/echo.log" {
+		t.Errorf("pid %q log %q", c.App.PidFile, c.App.LogFile)
 	}
 }
 
