@@ -160,7 +160,7 @@ func runDaemon(t *testing.T, ctx context.Context, dir string, files []File, goTe
 		conf[f.Path] = string(f.Data)
 	}
 	svr := strings.NewReplacer("ip=0.0.0.0", "ip=127.0.0.1", "port=3000", "port="+port,
-		"pid=/tmp/echo.pid", "pid="+filepath.Join(dir, "echo.pid")+"\nlog="+filepath.Join(dir, "echo.log")).Replace(conf["echo_svr.conf"])
+		"pid=echo.pid", "pid="+filepath.Join(dir, "echo.pid")+"\nlog="+filepath.Join(dir, "echo.log")).Replace(conf["echo_svr.conf"])
 	cli := strings.ReplaceAll(conf["echo_cli.conf"], "port=3000", "port="+port)
 	if err := os.WriteFile(filepath.Join(dir, "echo_svr.conf"), []byte(svr), 0o644); err != nil {
 		t.Fatal(err)

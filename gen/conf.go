@@ -9,7 +9,7 @@ import (
 func (g *generator) svrConf() []byte {
 	var b bytes.Buffer
 	s := g.spec
-	fmt.Fprintf(&b, "[app]\nname=%s\npid=/tmp/%s.pid\n\n", s.App, s.App)
+	fmt.Fprintf(&b, "[app]\nname=%s\npid=%s.pid\n\n", s.App, s.App) // relative: next to this conf file
 	fmt.Fprintf(&b, "[rpc_server]\nip=%s\nport=%d\nworker_type=%s\nworker_sum=%d\n\n",
 		s.Server.IP, s.Server.Port, s.Server.WorkerType, s.Server.WorkerSum)
 	if self := s.Self; self != nil {

@@ -129,7 +129,7 @@ func TestHeadersAndConf(t *testing.T) {
 		}
 	}
 	// The seed's echo_svr.conf, byte for byte.
-	want := "[app]\nname=echo\npid=/tmp/echo.pid\n\n[rpc_server]\nip=0.0.0.0\nport=3000\nworker_type=thread\nworker_sum=4\n\n" +
+	want := "[app]\nname=echo\npid=echo.pid\n\n[rpc_server]\nip=0.0.0.0\nport=3000\nworker_type=thread\nworker_sum=4\n\n" +
 		"[self_server]\ndispatch_type=custom\nworker_type=process_coroutine\ngroup_sum=2\n\n" +
 		"[self_group0]\ngroup_name=event\nworker_sum=2\ncoroutine_sum=3\n\n[self_group1]\ngroup_name=value\nworker_sum=2\ncoroutine_sum=3\n\n"
 	for _, f := range generateCase(t, "echo") {
