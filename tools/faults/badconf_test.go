@@ -54,6 +54,13 @@ func TestBadConfigs(t *testing.T) {
 			return strings.Replace(good(s, "worker_type=process\nworker_sum=2", ""), "[app]\n", "[app]\nlog="+filepath.Join(s.dir, "nodir", "x.log")+"\n", 1)
 		}, []string{"nodir"}},
 		{"port busy", func(s *svr) string { return good(s, "worker_type=process\nworker_sum=2", "") }, []string{"address already in use"}},
+		{"misspelt max_queue", func(s *svr) string { return good(s, "worker_type=thread\nworker_sum=1\nmax_queu=10", "") },
+			[]string{"faults_svr.conf: [rpc_server] max_queu: unknown key (did you mean max_queue?)"}},
+		{"misspelt worker_sum", func(s *svr) string {
+			return good(s, "worker_type=thread\nworker_sum=1", "[self_server]\ndispatch_type=custom\nworker_type=process\ngroup_sum=1\n[self_group0]\ngroup_name=event\nworker_sum=1\nworkr_sum=2\n")
+		}, []string{"faults_svr.conf: [self_group0] workr_sum: unknown key (did you mean worker_sum?)"}},
+		{"duplicate key", func(s *svr) string { return good(s, "worker_type=thread\nworker_sum=1\nworker_sum=4", "") },
+			[]string{"faults_svr.conf: [rpc_server] worker_sum: given 2 times"}},
 	}
 	checked := 0
 	for _, c := range cases {
