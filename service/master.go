@@ -48,11 +48,24 @@ func runMaster(app App, cfg *workers.Config, notifier *daemon.Notifier) (err err
 	defer signal.Stop(restartSig)
 
 	var ln net.Listener
-	if inherited != nil {
+	switch {
+	case inherited != nil && serves(inherited.ln, cfg.RPC):
 		ln = inherited.ln
 		log.Info("graceful restart: serving the inherited listening socket", "addr", ln.Addr().String())
-	} else if ln, err = net.Listen("tcp", cfg.RPC.Addr()); err != nil {
-		return fmt.Errorf("listen on [rpc_server] ip:port %s: %w", cfg.RPC.Addr(), err)
+	case inherited != nil:
+		// The conf's address changed: open the new one; the old master keeps serving the
+		// old one until we are ready, then closes it as it drains.
+		old := inherited.ln.Addr().String()
+		inherited.ln.Close()
+		if ln, err = net.Listen("tcp", cfg.RPC.Addr()); err != nil {
+			return fmt.Errorf("graceful restart: [rpc_server] ip:port changed from %s to %s, and the new address cannot be opened while the old one is served (%w); stop and start instead", old, cfg.RPC.Addr(), err)
+		}
+		log.Info("graceful restart: [rpc_server] ip:port changed; serving the new address, the old master closes the old one as it drains",
+			"old_addr", old, "addr", ln.Addr().String())
+	default:
+		if ln, err = net.Listen("tcp", cfg.RPC.Addr()); err != nil {
+			return fmt.Errorf("listen on [rpc_server] ip:port %s: %w", cfg.RPC.Addr(), err)
+		}
 	}
 	defer ln.Close()
 
@@ -167,6 +180,17 @@ wait:
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// serves reports whether ln listens on the conf's [rpc_server] ip:port (port 0: any port).
+// Both wildcards (0.0.0.0, ::) count as one: Go listens dual-stack on either.
+func serves(ln net.Listener, rpc workers.RPCConfig) bool {
+	a, ok := ln.Addr().(*net.TCPAddr)
+	if !ok || (rpc.Port != 0 && a.Port != rpc.Port) {
+		return false
+	}
+	ip := net.ParseIP(rpc.IP)
+	return a.IP.Equal(ip) || (a.IP.IsUnspecified() && ip.IsUnspecified())
 }
 
 // childSpec describes the worker process playing role; listener (may be nil) becomes fd 3.
