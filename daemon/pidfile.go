@@ -82,7 +82,7 @@ func heldBy(f *os.File, path, name string) error {
 		err = rec.verify()
 	}
 	if err != nil {
-		return fmt.Errorf("%s: cannot start: pidfile %s is locked by another process: %w", name, path, err)
+		return fmt.Errorf("%s: cannot start: pidfile %s is locked by another process: %w (remove the file if no %s master runs)", name, path, err, name)
 	}
 	return fmt.Errorf("%s %w (pid %d, pidfile %s)", name, ErrRunning, rec.pid, path)
 }
@@ -178,8 +178,12 @@ func readPidFile(path string, owned bool) (record, bool, error) {
 			return record{}, false, fmt.Errorf("daemon: pidfile %s: %w", path, err)
 		}
 	}
-	rec, perr := parseRecord(readText(f))
-	if perr != nil {
+	text := readText(f)
+	rec, perr := parseRecord(text)
+	switch {
+	case text == "":
+		perr = fmt.Errorf("daemon: pidfile %s is empty (a start in progress?)", path)
+	case perr != nil:
 		perr = fmt.Errorf("daemon: pidfile %s %w", path, perr)
 	}
 	lerr := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)

@@ -138,11 +138,11 @@ func Run(app App, args []string, stdout, stderr io.Writer) int {
 func detachStart(app App, cfg *workers.Config, stdout, stderr io.Writer) int {
 	// Fail fast without spawning anything; the daemon's own pidfile lock stays the real check.
 	st, err := daemon.Status(cfg.App.PidFile)
-	if err != nil {
+	if errors.Is(err, daemon.ErrNotOurs) {
 		fmt.Fprintf(stderr, "%s_svr: start failed: %v\n", cfg.App.Name, err)
 		return ExitFailure
 	}
-	if st.Running {
+	if err == nil && st.Running {
 		fmt.Fprintf(stderr, "%s_svr: start failed: %s %v (pid %d, pidfile %s)\n",
 			cfg.App.Name, cfg.App.Name, daemon.ErrRunning, st.PID, st.PidFile)
 		return ExitFailure

@@ -115,3 +115,47 @@ func TestSymlinkedPidAndLog(t *testing.T) {
 	}
 	s.checkNothingLeft()
 }
+
+// TestRacingStarts: of several `-d` starts at once exactly one wins, and every loser names
+// the winner's pid (never "pid 0", which a loser printed when it met the pidfile between
+// the winner's create and rename).
+func TestRacingStarts(t *testing.T) {
+	for round := 0; round < 3; round++ {
+		s := newSvr(t, "thread", 1, "")
+		type result struct {
+			out, errOut string
+			code        int
+		}
+		const n = 6
+		results := make(chan result, n)
+		for i := 0; i < n; i++ {
+			go func() {
+				out, errOut, code := s.run("-f", s.conf, "-d")
+				results <- result{out, errOut, code}
+			}()
+		}
+		var winners []int
+		var losers []string
+		for i := 0; i < n; i++ {
+			r := <-results
+			if m := startedRE.FindStringSubmatch(r.out); r.code == 0 && m != nil {
+				pid, _ := strconv.Atoi(m[1])
+				winners = append(winners, pid)
+			} else {
+				losers = append(losers, r.errOut)
+			}
+		}
+		if len(winners) > 0 {
+			t.Cleanup(s.stopAndCheck)
+		}
+		if len(winners) != 1 {
+			t.Fatalf("round %d: %d winners %v; losers: %q", round, len(winners), winners, losers)
+		}
+		want := "faults already running (pid " + strconv.Itoa(winners[0]) + ", pidfile " + s.pidfile + ")"
+		for _, l := range losers {
+			if !strings.Contains(l, want) {
+				t.Errorf("round %d: loser says %q, want %q", round, l, want)
+			}
+		}
+	}
+}
