@@ -100,6 +100,7 @@ func TestSymlinkedPidAndLog(t *testing.T) {
 	os.Remove(s.pidfile)
 
 	target, logPath := filepath.Join(s.dir, "victim.txt"), filepath.Join(s.dir, "faults.log")
+	os.Remove(logPath) // written by the failed start above
 	os.WriteFile(target, []byte("precious\n"), 0o644)
 	if err := os.Symlink(target, logPath); err != nil {
 		t.Fatal(err)
