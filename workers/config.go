@@ -3,6 +3,7 @@ package workers
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -39,17 +40,7 @@ type Config struct {
 // Section returns the keys and values of section name, for the user's own sections (any
 // section svrkit does not read, such as [mysql]); nil when the file has no such section.
 // The map is a copy.
-func (c *Config) Section(name string) map[string]string {
-	sec, ok := c.sections[name]
-	if !ok {
-		return nil
-	}
-	out := make(map[string]string, len(sec))
-	for k, v := range sec {
-		out[k] = v
-	}
-	return out
-}
+func (c *Config) Section(name string) map[string]string { return maps.Clone(c.sections[name]) }
 
 // AppConfig is the [app] section.
 type AppConfig struct {
