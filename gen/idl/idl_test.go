@@ -168,6 +168,8 @@ func TestSyntaxErrors(t *testing.T) {
 	cases := []struct{ src, want string }{
 		{"{\n  \"app\": \"x\",\n  \"protos\": [1 2]\n}", "svr.json:3:16: JSON syntax error: invalid character '2' after array element"},
 		{"{\"app\": x}", "svr.json:1:9: JSON syntax error"},
+		{"{\"app\": ë}", "svr.json:1:9: JSON syntax error: invalid character 'ë' looking for beginning of value"},
+		{"{\"app\": \"x\"☃}", "svr.json:1:12: JSON syntax error: invalid character '☃' after object key:value pair"},
 		{"{\"app\": \"x\"", "svr.json:1:12: JSON syntax error: unexpected end of input"},
 		{"{} {}", "svr.json:1:4: unexpected data after the top-level JSON value"},
 		{"", "svr.json:1:1: JSON syntax error: unexpected end of input"},
