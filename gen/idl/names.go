@@ -38,11 +38,11 @@ func ArgsType(apiGoName string) string {
 }
 
 // localName returns name itself, or name with '_' appended until it is not a Go keyword,
-// predeclared identifier, generated local, the app package name, or in taken.
-func localName(name, app string, taken map[string]bool) string {
+// predeclared identifier, generated local, the app package name, or taken.
+func localName(name, app string, taken func(string) bool) string {
 	for {
 		if !token.IsKeyword(name) && !contains(predeclared, name) && !contains(generatedLocals, name) &&
-			name != app && !taken[name] {
+			name != app && !taken(name) {
 			return name
 		}
 		name += "_"

@@ -2,6 +2,7 @@ package idl
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"sort"
@@ -18,8 +19,15 @@ const (
 )
 
 // ParseFile reads and parses an IDL file.
+// A file larger than MaxFileSize is refused before it is read.
 func ParseFile(path string) (*Spec, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("idl: %w", err)
+	}
+	defer f.Close()
+	// Read at most one byte more than the limit: Parse reports the size error.
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("idl: %w", err)
 	}
@@ -31,7 +39,7 @@ func ParseFile(path string) (*Spec, error) {
 func Parse(data []byte, file string) (*Spec, error) {
 	c := &collector{file: file, data: data}
 	if len(data) > MaxFileSize {
-		c.errorf(-1, "", "file is %d bytes; the limit is %d", len(data), MaxFileSize)
+		c.errorf(-1, "", "file is larger than the limit of %d bytes", MaxFileSize)
 		return nil, c.errs
 	}
 	root, err := parseJSON(data, c)
@@ -53,8 +61,17 @@ func Parse(data []byte, file string) (*Spec, error) {
 }
 
 type validator struct {
-	c    *collector
-	spec *Spec
+	c       *collector
+	spec    *Spec
+	allowed string // allowedTypes, once computed
+}
+
+// allowedTypes lists the type names an IDL may use, computed once (errors only).
+func (v *validator) allowedTypes(protoNames map[string]bool) string {
+	if v.allowed == "" {
+		v.allowed = allowedTypes(sortedKeys(protoNames))
+	}
+	return v.allowed
 }
 
 // obj checks that n is an object and returns a lookup that reports unknown keys and
@@ -334,11 +351,11 @@ func (v *validator) fields(o obj, key, path string, protoNames map[string]bool, 
 				seenGo[f.GoName] = fpath + ".name"
 			}
 		}
-		ts, tn, tok := fo.str("type", allowedTypes(sortedKeys(protoNames)))
+		ts, tn, tok := fo.str("type", v.allowedTypes(protoNames))
 		if tok {
 			t, err := parseType(ts, protoNames)
 			if err != nil {
-				v.c.errorf(tn.off, fpath+".type", "bad type %q: %v (allowed: %s)", ts, err, allowedTypes(sortedKeys(protoNames)))
+				v.c.errorf(tn.off, fpath+".type", "bad type %q: %v (allowed: %s)", ts, err, v.allowedTypes(protoNames))
 				tok = false
 			}
 			f.Type = t
@@ -361,21 +378,17 @@ func (v *validator) localNames() {
 		funcs[ArgsType(a.GoName)] = true
 	}
 	for _, a := range v.spec.Server.APIs {
+		// An argument may not take another argument's IDL name, nor a name chosen
+		// before it: both sets are this API's own, so the work is linear in all args.
+		own := map[string]bool{}
+		for _, o := range a.Args {
+			own[o.Name] = true
+		}
 		chosen := map[string]bool{}
-		for i, f := range a.Args {
-			taken := map[string]bool{}
-			for k := range funcs {
-				taken[k] = true
-			}
-			for k := range chosen {
-				taken[k] = true
-			}
-			for j, o := range a.Args {
-				if j != i {
-					taken[o.Name] = true
-				}
-			}
-			f.GoName = localName(f.Name, v.spec.App, taken)
+		for _, f := range a.Args {
+			f.GoName = localName(f.Name, v.spec.App, func(name string) bool {
+				return funcs[name] || chosen[name] || (name != f.Name && own[name])
+			})
 			chosen[f.GoName] = true
 		}
 	}
@@ -529,7 +542,7 @@ func (v *validator) ret(ao obj, path string, a *API, protoNames map[string]bool)
 	case jString:
 		t, err := parseType(rn.str, protoNames)
 		if err != nil {
-			v.c.errorf(rn.off, path+".ret", "bad type %q: %v (allowed: %s; allowed types: %s)", rn.str, err, want, allowedTypes(sortedKeys(protoNames)))
+			v.c.errorf(rn.off, path+".ret", "bad type %q: %v (allowed: %s; allowed types: %s)", rn.str, err, want, v.allowedTypes(protoNames))
 			return false
 		}
 		a.Ret = Ret{Kind: RetTyped, Type: t}
