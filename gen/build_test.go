@@ -71,7 +71,7 @@ func TestGeneratedBuildsAndRuns(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(tmp) })
 	for _, name := range goldenCases {
 		t.Run(name, func(t *testing.T) {
-			spec, err := idl.ParseFile(filepath.Join("testdata", "golden", name, "svr.json"))
+			spec, err := idl.ParseFile(caseIDL(name))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -330,3 +330,12 @@ func validGroupName(s string) bool {
 	}
 	return s != ""
 }
+
+// Section returns the keys of the conf file's section name (the user's own sections, such
+// as a DSN beside svrkit's keys), or nil when the file has no such section.
+func (c *Config) Section(name string) map[string]string {
+	if c == nil || c.File == nil || !c.File.HasSection(name) {
+		return nil
+	}
+	return c.File.Section(name).KeysHash()
+}

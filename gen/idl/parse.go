@@ -372,7 +372,7 @@ func (v *validator) fields(o obj, key, path string, protoNames map[string]bool, 
 // keyword, a generated identifier, a handler function called in the same scope, a
 // client's arguments struct (ArgsType), or another argument of the same API.
 func (v *validator) localNames() {
-	funcs := map[string]bool{"app": true, "register": true, "selfHandlers": true, "main": true}
+	funcs := map[string]bool{"app": true, "register": true, "selfHandlers": true, "initProcess": true, "main": true}
 	for _, a := range v.spec.Server.APIs {
 		funcs[a.GoName] = true
 		funcs[ArgsType(a.GoName)] = true

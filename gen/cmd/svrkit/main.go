@@ -1,12 +1,16 @@
 // Command svrkit generates a svrkit service from a JSON IDL.
 //
 //	svrkit gen -f svr.json -d out [-importpath P] [-force] [-generated-only] [-quiet]
+//	           [-app name] [-handlers file.go...]
 //	svrkit check -f svr.json
 //
 // gen writes the files described in docs/IDL.md into out; -importpath is the Go import
-// path of out (default: derived from the nearest go.mod). User handler files that exist
-// are kept unless -force; -generated-only skips them entirely (build rules); -quiet does
-// not list the files written. check only validates. Errors go to stderr, all at once; the
+// path of out (default: derived from the nearest go.mod). User handler files are
+// create-once: gen writes a stub only for a handler that the Go files in out do not
+// define yet (a new API gets its own <app>_rpc_<api>_handler.go), and never overwrites
+// one unless -force; -generated-only skips them entirely (build rules); -quiet does not
+// list the files written. -app and -handlers are for build rules: fail clearly when the
+// IDL's app is not name, or when the given Go files lack a handler. check only validates. Errors go to stderr, all at once; the
 // exit status is 0 on success, 1 on IDL or write errors, 2 on usage errors.
 package main
 
@@ -25,7 +29,7 @@ func main() {
 }
 
 const usage = `usage:
-  svrkit gen -f svr.json -d out [-importpath P] [-force] [-generated-only] [-quiet]
+  svrkit gen -f svr.json -d out [-importpath P] [-force] [-generated-only] [-quiet] [-app name] [-handlers file.go...]
   svrkit check -f svr.json
 `
 
@@ -38,19 +42,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("svrkit "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("f", "", "the IDL file `svr.json` (required)")
-	var dir, importPath *string
-	var force, generatedOnly, quiet *bool
+	var dir, importPath, wantApp *string
+	var force, generatedOnly, quiet, handlers *bool
 	if cmd == "gen" {
 		dir = fs.String("d", "", "output `directory` (required)")
 		importPath = fs.String("importpath", "", "Go import `path` of the output directory (default: from the nearest go.mod)")
 		force = fs.Bool("force", false, "also overwrite existing user handler files")
 		generatedOnly = fs.Bool("generated-only", false, "write only the files svrkit owns, never the user handler files (for build rules)")
 		quiet = fs.Bool("quiet", false, "do not list the files written")
+		wantApp = fs.String("app", "", "fail unless the IDL's app is `name` (build rules name their outputs by it)")
+		handlers = fs.Bool("handlers", false, "the arguments are the user's Go files: fail, naming each, when a handler the IDL needs is in none of them (build rules)")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	if *file == "" || fs.NArg() > 0 || (cmd == "gen" && *dir == "") {
+	if *file == "" || (fs.NArg() > 0 && (cmd != "gen" || !*handlers)) || (cmd == "gen" && *dir == "") {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
@@ -66,6 +72,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s: ok\n", *file)
 		return 0
 	}
+	if *wantApp != "" && spec.App != *wantApp {
+		fmt.Fprintf(stderr, "%s: the IDL's app is %q, but the build rule expects %q: set name = %q in svrkit_service, or app = %q\n",
+			*file, spec.App, *wantApp, spec.App, spec.App)
+		return 1
+	}
+	if *handlers {
+		defined := gen.DefinedFuncs(fs.Args())
+		bad := false
+		for _, h := range gen.Handlers(spec) {
+			if !defined[h.Func] {
+				fmt.Fprintf(stderr, "%s: %s has no handler: func %s is in none of the srcs; run `svrkit gen -f %s -d <this package's source directory>` to write its stub into %s, and add that file to srcs\n",
+					*file, h.What, h.Func, *file, h.File)
+				bad = true
+			}
+		}
+		if bad {
+			return 1
+		}
+	}
 	ip := *importPath
 	if ip == "" {
 		if ip, err = gen.ImportPathFor(*dir); err != nil {
@@ -73,7 +98,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	files, err := gen.Generate(spec, gen.Options{ImportPath: ip})
+	opts := gen.Options{ImportPath: ip}
+	if !*generatedOnly && !*force {
+		// Stubs only for the handlers the user's files in dir do not define yet.
+		user, err := gen.UserGoFiles(*dir)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		if len(user) > 0 {
+			opts.Defined = gen.DefinedFuncs(user)
+		}
+	}
+	files, err := gen.Generate(spec, opts)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

@@ -40,9 +40,9 @@ func TestGenAndKeep(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "api", "echo", "echo_cli.go")); err != nil {
 		t.Fatal(err)
 	}
-	code, _, stderr = runCLI("gen", "-f", idlPath, "-d", out, "-importpath", "example.com/echo")
-	if code != 0 || !strings.Contains(stderr, filepath.Join(out, "echo_rpc_handler.go")+": exists, kept") {
-		t.Fatalf("regen: %d %q", code, stderr)
+	code, stdout, stderr = runCLI("gen", "-f", idlPath, "-d", out, "-importpath", "example.com/echo")
+	if code != 0 || strings.Contains(stdout, "_handler.go") {
+		t.Fatalf("regen wrote a handler: %d %q %q", code, stdout, stderr)
 	}
 	code, stdout, stderr = runCLI("gen", "-force", "-f", idlPath, "-d", out, "-importpath", "example.com/echo")
 	if code != 0 || strings.Contains(stderr, "kept") || !strings.Contains(stdout, "echo_rpc_handler.go") {
@@ -105,5 +105,70 @@ func TestGeneratedOnlyQuiet(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, "echo_svr.go")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestGenAddsStubsForNewAPIs is issue 18 item 5: after the IDL gains an API and a self
+// group, gen again writes one new stub file for each, leaves the user's files alone,
+// and the Bazel check (-handlers) names what is missing and the command.
+func TestGenAddsStubsForNewAPIs(t *testing.T) {
+	dir := t.TempDir()
+	idlPath := filepath.Join(dir, "svr.json")
+	self := `, "self_server": {"dispatch_type": "custom", "worker_type": "thread", "groups": [{"group_name": "a", "worker_sum": 1}]}}`
+	os.WriteFile(idlPath, []byte(strings.TrimSuffix(echoIDL, "}")+self), 0o644)
+	out := filepath.Join(dir, "out")
+	if code, _, stderr := runCLI("gen", "-f", idlPath, "-d", out, "-importpath", "example.com/echo"); code != 0 {
+		t.Fatal(stderr)
+	}
+	handler := filepath.Join(out, "echo_rpc_handler.go")
+	edited := []byte("package main\n\nimport (\n\t\"context\"\n\n\t\"example.com/echo/api/echo\"\n)\n\n// mine\nfunc Echo(ctx context.Context, msg echo.Echomsg) (any, error) { return msg.Value, nil }\n")
+	os.WriteFile(handler, edited, 0o644)
+	grown := strings.Replace(strings.TrimSuffix(echoIDL, "}"),
+		`"ret": true}]`, `"ret": true}, {"name": "hello", "args": [], "ret": false}]`, 1) +
+		strings.Replace(self, `"worker_sum": 1}]`, `"worker_sum": 1}, {"group_name": "b", "worker_sum": 1}]`, 1)
+	os.WriteFile(idlPath, []byte(grown), 0o644)
+	code, stdout, stderr := runCLI("gen", "-f", idlPath, "-d", out, "-importpath", "example.com/echo")
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	for _, f := range []string{"echo_rpc_hello_handler.go", "echo_self_b_handler.go"} {
+		if !strings.Contains(stdout, "wrote "+filepath.Join(out, f)) {
+			t.Errorf("no stub %s:\n%s", f, stdout)
+		}
+	}
+	for _, f := range []string{"echo_rpc_handler.go", "echo_self_a_handler.go", "echo_init_handler.go"} {
+		if strings.Contains(stdout, f) {
+			t.Errorf("rewrote %s:\n%s", f, stdout)
+		}
+	}
+	if got, _ := os.ReadFile(handler); string(got) != string(edited) {
+		t.Fatal("user handler changed")
+	}
+	// The build rule's check: the old srcs lack Hello and SelfB.
+	code, _, stderr = runCLI("gen", "-f", idlPath, "-d", filepath.Join(dir, "bazel"), "-importpath", "example.com/echo",
+		"-generated-only", "-quiet", "-handlers", handler, filepath.Join(out, "echo_init_handler.go"), filepath.Join(out, "echo_self_a_handler.go"))
+	for _, want := range []string{`API "hello" has no handler: func Hello`, `self group "b" has no handler: func SelfB`, "echo_rpc_hello_handler.go", "run `svrkit gen -f " + idlPath} {
+		if code != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("-handlers: exit %d, want %q in:\n%s", code, want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "SelfA") || strings.Contains(stderr, "initProcess") {
+		t.Errorf("-handlers reports a defined handler:\n%s", stderr)
+	}
+}
+
+// TestAppMismatch is issue 18 item 2: one clear error when the rule's name is not the
+// IDL's app.
+func TestAppMismatch(t *testing.T) {
+	dir := t.TempDir()
+	idlPath := filepath.Join(dir, "svr.json")
+	os.WriteFile(idlPath, []byte(echoIDL), 0o644)
+	code, _, stderr := runCLI("gen", "-f", idlPath, "-d", filepath.Join(dir, "out"), "-importpath", "x", "-generated-only", "-app", "hello")
+	want := `the IDL's app is "echo", but the build rule expects "hello": set name = "echo" in svrkit_service, or app = "echo"`
+	if code != 1 || !strings.Contains(stderr, want) || strings.Count(stderr, "\n") != 1 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out")); err == nil {
+		t.Fatal("wrote output despite the mismatch")
 	}
 }
