@@ -28,6 +28,25 @@ func Write(dir string, files []File, opts WriteOptions) ([]string, error) {
 	if log == nil {
 		log = io.Discard
 	}
+	// Check every target first, so that a file that cannot be written stops Write
+	// before it has written anything.
+	for _, f := range files {
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		for d := filepath.Dir(p); ; d = filepath.Dir(d) {
+			if st, err := os.Stat(d); err == nil {
+				if !st.IsDir() {
+					return nil, fmt.Errorf("gen: cannot write %s: %s is not a directory", p, d)
+				}
+				break
+			}
+			if d == filepath.Dir(d) {
+				break
+			}
+		}
+		if st, err := os.Lstat(p); err == nil && st.IsDir() {
+			return nil, fmt.Errorf("gen: cannot write %s: it is a directory", p)
+		}
+	}
 	var wrote []string
 	for _, f := range files {
 		p := filepath.Join(dir, filepath.FromSlash(f.Path))

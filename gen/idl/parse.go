@@ -16,6 +16,9 @@ const (
 	MaxCoroutines = 1 << 20
 	MaxGroups     = 256
 	MaxFileSize   = 4 << 20
+	// MaxNameLen bounds the app, API and group names, which make up file names such
+	// as <app>_rpc_<api>_handler.go (at most 255 bytes on common file systems).
+	MaxNameLen = 100
 )
 
 // ParseFile reads and parses an IDL file.
@@ -198,6 +201,12 @@ func (v *validator) top(root *node) {
 			v.c.errorf(n.off, "app", "bad name %q (allowed: an ASCII letter followed by letters, digits and _; it names the Go package, files and binary)", app)
 		case app == "main" || isGoKeyword(app):
 			v.c.errorf(n.off, "app", "bad name %q: it is a Go keyword or \"main\", and the app name is a Go package name", app)
+		case app == "api":
+			v.c.errorf(n.off, "app", "bad name %q: the control script <app> and the client package's directory api/ would share the name", app)
+		case strings.HasSuffix(app, "_test"):
+			v.c.errorf(n.off, "app", "bad name %q: a Go package name ending in _test is a test package", app)
+		case len(app) > MaxNameLen:
+			v.c.errorf(n.off, "app", "name is %d characters (allowed: at most %d; it starts file names)", len(app), MaxNameLen)
 		default:
 			v.spec.App = app
 		}
@@ -218,6 +227,7 @@ func (v *validator) top(root *node) {
 		v.self(n)
 	}
 	v.mainNames()
+	v.localNames()
 }
 
 // protoNames collects the declared proto names first, so types may refer to protos
@@ -372,6 +382,17 @@ func (v *validator) fields(o obj, key, path string, protoNames map[string]bool, 
 // keyword, a generated identifier, a handler function called in the same scope, a
 // client's arguments struct (ArgsType), or another argument of the same API.
 func (v *validator) localNames() {
+	handlers := map[string]bool{}
+	for _, a := range v.spec.Server.APIs {
+		handlers[a.GoName] = true
+	}
+	if s := v.spec.Self; s != nil {
+		handlers["Self"] = true
+		for _, g := range s.Groups {
+			handlers["Self"+g.GoName] = true
+		}
+	}
+	v.spec.importName = importName(v.spec.App, handlers)
 	funcs := map[string]bool{"app": true, "register": true, "selfHandlers": true, "initProcess": true, "main": true}
 	for _, a := range v.spec.Server.APIs {
 		funcs[a.GoName] = true
@@ -386,7 +407,7 @@ func (v *validator) localNames() {
 		}
 		chosen := map[string]bool{}
 		for _, f := range a.Args {
-			f.GoName = localName(f.Name, v.spec.App, func(name string) bool {
+			f.GoName = localName(f.Name, v.spec.ImportName(), func(name string) bool {
 				return funcs[name] || chosen[name] || (name != f.Name && own[name])
 			})
 			chosen[f.GoName] = true
@@ -494,6 +515,9 @@ func (v *validator) server(n *node, protoNames map[string]bool) {
 			case !isName(name):
 				v.c.errorf(nn.off, path+".name", "bad name %q (allowed: an ASCII letter followed by letters, digits and _)", name)
 				nameOK = false
+			case len(name) > MaxNameLen:
+				v.c.errorf(nn.off, path+".name", "name is %d characters (allowed: at most %d; it may start a file name)", len(name), MaxNameLen)
+				nameOK = false
 			case seen[name] != "":
 				v.c.errorf(nn.off, path+".name", "duplicate API name %q (also %s)", name, seen[name])
 				nameOK = false
@@ -521,7 +545,6 @@ func (v *validator) server(n *node, protoNames map[string]bool) {
 			s.APIs = append(s.APIs, a)
 		}
 	}
-	v.localNames()
 }
 
 func (v *validator) ret(ao obj, path string, a *API, protoNames map[string]bool) bool {
@@ -606,6 +629,9 @@ func (v *validator) self(n *node) {
 			switch {
 			case !isGroupName(name):
 				v.c.errorf(nn.off, gpath+".group_name", "bad name %q (allowed: an ASCII letter followed by letters, digits, _ and -)", name)
+				nameOK = false
+			case len(name) > MaxNameLen:
+				v.c.errorf(nn.off, gpath+".group_name", "name is %d characters (allowed: at most %d; it is part of a file name)", len(name), MaxNameLen)
 				nameOK = false
 			case seen[name] != "":
 				v.c.errorf(nn.off, gpath+".group_name", "duplicate group name %q (also %s)", name, seen[name])
