@@ -6,7 +6,7 @@ package main
 import (
 	"context"
 
-	"x/api/customprocess"
+	"github.com/svrkit/svrkit/bazel/testdata/shapes/customprocess/api/customprocess"
 )
 
 // Echo handles the rpc "echo". The result is sent back as msgpack; a non-nil error

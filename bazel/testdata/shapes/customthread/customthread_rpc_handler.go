@@ -6,7 +6,7 @@ package main
 import (
 	"context"
 
-	"x/api/customthread"
+	"github.com/svrkit/svrkit/bazel/testdata/shapes/customthread/api/customthread"
 )
 
 // Echo handles the rpc "echo". The result is sent back as msgpack; a non-nil error

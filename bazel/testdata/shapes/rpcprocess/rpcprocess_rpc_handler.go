@@ -6,7 +6,7 @@ package main
 import (
 	"context"
 
-	"x/api/rpcprocess"
+	"github.com/svrkit/svrkit/bazel/testdata/shapes/rpcprocess/api/rpcprocess"
 )
 
 // Echo handles the rpc "echo". The result is sent back as msgpack; a non-nil error

@@ -6,7 +6,7 @@ package main
 import (
 	"context"
 
-	"x/api/sharding"
+	"github.com/svrkit/svrkit/bazel/testdata/shapes/sharding/api/sharding"
 )
 
 // Echo handles the rpc "echo". The result is sent back as msgpack; a non-nil error

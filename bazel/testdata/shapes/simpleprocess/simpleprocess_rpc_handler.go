@@ -6,7 +6,7 @@ package main
 import (
 	"context"
 
-	"x/api/simpleprocess"
+	"github.com/svrkit/svrkit/bazel/testdata/shapes/simpleprocess/api/simpleprocess"
 )
 
 // Echo handles the rpc "echo". The result is sent back as msgpack; a non-nil error

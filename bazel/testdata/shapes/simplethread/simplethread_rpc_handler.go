@@ -6,7 +6,7 @@ package main
 import (
 	"context"
 
-	"x/api/simplethread"
+	"github.com/svrkit/svrkit/bazel/testdata/shapes/simplethread/api/simplethread"
 )
 
 // Echo handles the rpc "echo". The result is sent back as msgpack; a non-nil error
