@@ -326,4 +326,3 @@ func TestGenerateErrors(t *testing.T) {
 		t.Fatal("nil spec accepted")
 	}
 }
-

@@ -95,7 +95,7 @@ func TestInitHook(t *testing.T) {
 	}
 	models := []struct {
 		name, rpc, self, fail string
-		want             []string // roles that ran the hook
+		want                  []string // roles that ran the hook
 	}{
 		{"thread", "thread", "thread", "", []string{"master"}},
 		{"rpc process, self process", "process", "process", "", []string{"rpc..0", "rpc..1", "self.a.0"}},
