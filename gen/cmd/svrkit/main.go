@@ -19,6 +19,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"runtime"
 
 	"github.com/svrkit/svrkit/gen"
 	"github.com/svrkit/svrkit/gen/idl"
@@ -42,7 +44,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("svrkit "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("f", "", "the IDL file `svr.json` (required)")
-	var dir, importPath, wantApp *string
+	var dir, importPath, wantApp, svrkitDir *string
 	var force, generatedOnly, quiet, handlers *bool
 	if cmd == "gen" {
 		dir = fs.String("d", "", "output `directory` (required)")
@@ -51,6 +53,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		generatedOnly = fs.Bool("generated-only", false, "write only the files svrkit owns, never the user handler files (for build rules)")
 		quiet = fs.Bool("quiet", false, "do not list the files written")
 		wantApp = fs.String("app", "", "fail unless the IDL's app is `name` (build rules name their outputs by it)")
+		svrkitDir = fs.String("svrkit", "", "the svrkit checkout a new go.mod points at (default: the one svrkit was built from)")
 		handlers = fs.Bool("handlers", false, "the arguments are the user's Go files: fail, naming each, when a handler the IDL needs is in none of them (build rules)")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
@@ -92,10 +95,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	ip := *importPath
+	var gomod *gen.File
 	if ip == "" {
 		if ip, err = gen.ImportPathFor(*dir); err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
+			// No module yet: a create-once go.mod makes dir the module named app,
+			// with svrkit from the local checkout (svrkit is not on the module proxy).
+			root := *svrkitDir
+			if root == "" {
+				root = checkoutDir()
+			}
+			f, gerr := gen.GoMod(spec.App, root)
+			if gerr != nil {
+				fmt.Fprintf(stderr, "%v\n%v (or pass -svrkit with the path of the svrkit checkout)\n", err, gerr)
+				return 1
+			}
+			gomod, ip = &f, spec.App
 		}
 	}
 	opts := gen.Options{ImportPath: ip}
@@ -114,6 +128,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
+	}
+	if gomod != nil {
+		files = append(files, *gomod)
 	}
 	if *generatedOnly {
 		owned := files[:0]
@@ -134,5 +151,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	if gomod != nil && !*quiet {
+		fmt.Fprintf(stdout, "\nnext, in %s:\n  go mod tidy\n  go build -o %s_svr .\nthen ./%s start, go test, ./%s stop\n", *dir, spec.App, spec.App, spec.App)
+	}
 	return 0
+}
+
+// checkoutDir is the svrkit checkout this command was built from ("" when unknown, as
+// with go build -trimpath): its source file lies at gen/cmd/svrkit/main.go in it.
+func checkoutDir() string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok || !filepath.IsAbs(file) {
+		return ""
+	}
+	return filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(file))))
 }

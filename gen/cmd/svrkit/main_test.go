@@ -2,10 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/svrkit/svrkit/gen"
 )
 
 func runCLI(args ...string) (int, string, string) {
@@ -66,11 +72,21 @@ func TestDerivedImportPath(t *testing.T) {
 		t.Fatalf("import path not derived:\n%s", data)
 	}
 	noMod := t.TempDir()
-	if code, _, stderr := runCLI("gen", "-f", idlPath, "-d", filepath.Join(noMod, "svc")); code != 1 || !strings.Contains(stderr, "pass -importpath") {
-		// A go.mod above the temp dir would make this pass; accept only that case.
-		if _, err := os.Stat("/tmp/go.mod"); err != nil {
-			t.Fatalf("no go.mod: exit %d %s", code, stderr)
-		}
+	if _, err := gen.ImportPathFor(noMod); err == nil {
+		return // a go.mod above the temp dir
+	}
+	// No module: a create-once go.mod names the module after the app.
+	if code, _, stderr := runCLI("gen", "-f", idlPath, "-d", filepath.Join(noMod, "svc"), "-svrkit", "/nonexistent"); code != 1 || !strings.Contains(stderr, "pass -importpath") || !strings.Contains(stderr, "-svrkit") {
+		t.Fatalf("no go.mod, no checkout: exit %d %s", code, stderr)
+	}
+	if checkoutDir() == "" {
+		return // built with -trimpath (bazel): the checkout is unknown
+	}
+	if code, _, stderr := runCLI("gen", "-f", idlPath, "-d", filepath.Join(noMod, "svc")); code != 0 {
+		t.Fatalf("no go.mod: exit %d %s", code, stderr)
+	}
+	if data, _ := os.ReadFile(filepath.Join(noMod, "svc", "go.mod")); !strings.Contains(string(data), "module echo\n") {
+		t.Fatalf("go.mod:\n%s", data)
 	}
 }
 
@@ -170,5 +186,92 @@ func TestAppMismatch(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "out")); err == nil {
 		t.Fatal("wrote output despite the mismatch")
+	}
+}
+
+// TestEmptyDirFlow is issue 18 item 14, the seed's flow from an empty directory:
+// svrkit gen -f svr.json -d ., then exactly the commands gen prints, give a daemon that
+// ./echo start runs, a passing go test, and a clean ./echo stop. (The conf's port and
+// pidfile are moved off the seed's defaults so that parallel runs do not collide.)
+func TestEmptyDirFlow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping go mod tidy and go build")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command in PATH")
+	}
+	if checkoutDir() == "" {
+		t.Skip("svrkit checkout unknown (built with -trimpath or under bazel)")
+	}
+	if _, err := os.Stat(filepath.Join(checkoutDir(), "go.mod")); err != nil {
+		t.Skip("svrkit checkout not readable here (e.g. under bazel test)")
+	}
+	dir := t.TempDir()
+	if _, err := gen.ImportPathFor(dir); err == nil {
+		t.Skip("a go.mod above the temp directory")
+	}
+	t.Chdir(dir)
+	os.WriteFile("svr.json", []byte(echoIDL), 0o644)
+	code, stdout, stderr := runCLI("gen", "-f", "svr.json", "-d", ".")
+	if code != 0 {
+		t.Fatalf("gen: %d\n%s", code, stderr)
+	}
+	_, next, ok := strings.Cut(stdout, "next, in .:\n")
+	if !ok {
+		t.Fatalf("gen printed no next steps:\n%s", stdout)
+	}
+	cmds := strings.Split(strings.TrimSpace(strings.SplitN(next, "\nthen ", 2)[0]), "\n")
+	if len(cmds) > 2 {
+		t.Fatalf("gen printed %d commands, want at most 2: %q", len(cmds), cmds)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	sh := func(line string) string {
+		t.Helper()
+		f := strings.Fields(line)
+		if f[0] == "go" {
+			f[0] = goBin
+		}
+		cmd := exec.CommandContext(ctx, f[0], f[1:]...)
+		cmd.Env = append(os.Environ(), "GOFLAGS=", "GOWORK=off")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			log, _ := os.ReadFile("echo.log")
+			t.Fatalf("%s: %v\n%s\nlog:\n%s", line, err, out, log)
+		}
+		return string(out)
+	}
+	for _, c := range cmds {
+		sh(c)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close()
+	for _, conf := range []string{"echo_svr.conf", "echo_cli.conf"} {
+		data, _ := os.ReadFile(conf)
+		data = []byte(strings.NewReplacer("port=3000", "port="+port, "pid=/tmp/echo.pid", "pid="+filepath.Join(dir, "echo.pid")+"\nlog="+filepath.Join(dir, "echo.log")).Replace(string(data)))
+		os.WriteFile(conf, data, 0o644)
+	}
+	sh("./echo start")
+	stopped := false
+	defer func() {
+		if !stopped {
+			exec.Command("./echo", "stop").Run()
+		}
+	}()
+	if out := sh("go test -count=1 ."); !strings.Contains(out, "ok") {
+		t.Fatalf("go test:\n%s", out)
+	}
+	sh("./echo stop")
+	stopped = true
+	if _, err := os.Stat(filepath.Join(dir, "echo.pid")); err == nil {
+		t.Fatal("pidfile left after stop")
+	}
+	if err := exec.Command("./echo", "status").Run(); err == nil {
+		t.Fatal("status after stop says running")
 	}
 }
