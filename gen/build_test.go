@@ -127,7 +127,6 @@ const erroringEcho = `package main
 
 import (
 	"context"
-	"fmt"
 	"errors"
 
 	"IMPORT"
@@ -144,7 +143,6 @@ const daemonCallTest = `package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"testing"
 	"time"
