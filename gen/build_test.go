@@ -34,10 +34,11 @@ func moduleRoot() string {
 	}
 }
 
-// TestGeneratedBuildsAndRuns generates each golden IDL into a directory inside the
-// module (so the runtime imports resolve), then runs go build, go vet and the generated
-// test, which starts the service in-process and calls every API.
-func TestGeneratedBuildsAndRuns(t *testing.T) {
+// buildDir skips t unless generated code can be built here (not -short, go in PATH,
+// inside the svrkit module's source tree) and returns the go command, the module root
+// and a temporary directory inside the module, removed when t ends.
+func buildDir(t *testing.T) (goBin, root, tmp string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: skipping go build of generated code")
 	}
@@ -45,10 +46,23 @@ func TestGeneratedBuildsAndRuns(t *testing.T) {
 	if err != nil {
 		t.Skip("no go command in PATH")
 	}
-	root := moduleRoot()
+	root = moduleRoot()
 	if root == "" {
 		t.Skip("not inside the svrkit module source tree (e.g. under bazel test)")
 	}
+	tmp, err = os.MkdirTemp(filepath.Join(root, "gen"), "buildtest_tmp_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	return goBin, root, tmp
+}
+
+// TestGeneratedBuildsAndRuns generates each golden IDL into a directory inside the
+// module (so the runtime imports resolve), then runs go build, go vet and the generated
+// test, which starts the service in-process and calls every API.
+func TestGeneratedBuildsAndRuns(t *testing.T) {
+	goBin, root, tmp := buildDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	var runEnv func(dir string, env []string, args ...string) (string, error)
@@ -65,11 +79,6 @@ func TestGeneratedBuildsAndRuns(t *testing.T) {
 	if out, err := run(root, "build", "./codec", "./transport", "./router", "./workers", "./service"); err != nil {
 		t.Skipf("runtime packages do not build yet, so generated code cannot either:\n%s", out)
 	}
-	tmp, err := os.MkdirTemp(filepath.Join(root, "gen"), "buildtest_tmp_")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(tmp) })
 	for _, name := range goldenCases {
 		t.Run(name, func(t *testing.T) {
 			spec, err := idl.ParseFile(caseIDL(name))
@@ -267,22 +276,7 @@ func TestAppNames(t *testing.T) {
 			t.Errorf("app %.20q: error %v, want a located error with %q", name, err, want)
 		}
 	}
-	if testing.Short() {
-		t.Skip("-short: skipping go build of generated code")
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command in PATH")
-	}
-	root := moduleRoot()
-	if root == "" {
-		t.Skip("not inside the svrkit module source tree (e.g. under bazel test)")
-	}
-	tmp, err := os.MkdirTemp(filepath.Join(root, "gen"), "buildtest_tmp_")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(tmp) })
+	goBin, root, tmp := buildDir(t)
 	for i, name := range accepted {
 		spec, err := idl.Parse([]byte(nameIDL(name)), "svr.json")
 		if err != nil {

@@ -53,22 +53,7 @@ func initProcess(ctx context.Context, cfg *workers.Config) error {
 // thread model (one master), rpc worker processes, and self workers as processes and
 // as process_coroutine.
 func TestInitHook(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: skipping go build of generated code")
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command in PATH")
-	}
-	root := moduleRoot()
-	if root == "" {
-		t.Skip("not inside the svrkit module source tree (e.g. under bazel test)")
-	}
-	tmp, err := os.MkdirTemp(filepath.Join(root, "gen"), "buildtest_tmp_")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(tmp) })
+	goBin, root, tmp := buildDir(t)
 	spec, err := idl.Parse([]byte(nameIDL("hook")), "svr.json")
 	if err != nil {
 		t.Fatal(err)
