@@ -275,3 +275,27 @@ func TestEmptyDirFlow(t *testing.T) {
 		t.Fatal("status after stop says running")
 	}
 }
+
+// TestRemovesStaleSelfTable: a custom-dispatch <app>_self_handler.go written by an
+// earlier svrkit (generated header) is removed, since <app>_svr.go declares the table
+// now; a user's file of that name is kept.
+func TestRemovesStaleSelfTable(t *testing.T) {
+	dir := t.TempDir()
+	idlPath := filepath.Join(dir, "svr.json")
+	os.WriteFile(idlPath, []byte(strings.TrimSuffix(echoIDL, "}")+`, "self_server": {"dispatch_type": "custom", "worker_type": "thread", "groups": [{"group_name": "a", "worker_sum": 1}]}}`), 0o644)
+	stale := filepath.Join(dir, "echo_self_handler.go")
+	os.WriteFile(stale, []byte(gen.Header+"\n\npackage main\n"), 0o644)
+	if code, stdout, stderr := runCLI("gen", "-f", idlPath, "-d", dir, "-importpath", "example.com/echo"); code != 0 || !strings.Contains(stdout, "removed "+stale) {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(stale); err == nil {
+		t.Fatal("stale generated file kept")
+	}
+	os.WriteFile(stale, []byte("package main\n// mine\n"), 0o644)
+	if code, _, stderr := runCLI("gen", "-f", idlPath, "-d", dir, "-importpath", "example.com/echo"); code != 0 {
+		t.Fatal(stderr)
+	}
+	if _, err := os.Stat(stale); err != nil {
+		t.Fatal("user file removed")
+	}
+}
