@@ -36,7 +36,8 @@ def svrkit_service(
     """Generates, builds and tests a svrkit service.
 
     Args:
-      name: the app name, as in the IDL's "app" field (used for file names).
+      name: the app name, as in the IDL's "app" field (used for file names); the
+        build fails with one clear line when it is not (then set name or app).
       idl: label of the JSON IDL file.
       importpath: Go import path of the package holding the service; the typed
         client library gets importpath + "/api/" + app.
@@ -53,7 +54,7 @@ def svrkit_service(
       <name>_gen: the generator action (all generated files).
       <name>_cli: go_library, the typed client (importpath + "/api/" + app).
       <name>_svr: go_binary, the service (flags -f conf, -d, -s stop|status).
-      <name>_test: go_test, starts the service in-process and calls every API.
+      <name>_test: go_test, starts the service in-process and reaches every API.
       <name>_svr_conf, <name>_cli_conf: the generated configuration files.
       <name>_ctl: sh_binary, the control script (start|stop|restart|status),
         run with `bazel run //pkg:<name>_ctl -- start`.
