@@ -40,9 +40,10 @@ func Handlers(spec *idl.Spec) []Handler {
 }
 
 // DefinedFuncs returns the top-level function names declared in the given Go files
-// (test files and files that do not parse are skipped: the compiler reports those).
-func DefinedFuncs(files []string) map[string]bool {
-	defined := map[string]bool{}
+// (test files are skipped). ok is false when a file does not parse: then the list may
+// lack names, and the compiler's error is the one to show.
+func DefinedFuncs(files []string) (defined map[string]bool, ok bool) {
+	defined, ok = map[string]bool{}, true
 	fset := token.NewFileSet()
 	for _, p := range files {
 		if !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
@@ -50,6 +51,7 @@ func DefinedFuncs(files []string) map[string]bool {
 		}
 		f, err := parser.ParseFile(fset, p, nil, parser.SkipObjectResolution)
 		if err != nil {
+			ok = false
 			continue
 		}
 		for _, d := range f.Decls {
@@ -58,7 +60,7 @@ func DefinedFuncs(files []string) map[string]bool {
 			}
 		}
 	}
-	return defined
+	return defined, ok
 }
 
 // UserGoFiles lists dir's hand-written Go files: every .go file that is not a test and

@@ -81,8 +81,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			*file, spec.App, *wantApp, spec.App, spec.App)
 		return 1
 	}
-	if *handlers {
-		defined := gen.DefinedFuncs(fs.Args())
+	if defined, ok := gen.DefinedFuncs(fs.Args()); *handlers && ok {
+		// (When a file does not parse, the compiler reports it better.)
 		bad := false
 		for _, h := range gen.Handlers(spec) {
 			if !defined[h.Func] {
@@ -122,7 +122,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		if len(user) > 0 {
-			opts.Defined = gen.DefinedFuncs(user)
+			var ok bool
+			if opts.Defined, ok = gen.DefinedFuncs(user); !ok {
+				// Stubs could repeat what the broken file declares: write none.
+				fmt.Fprintf(stderr, "warning: a Go file in %s does not parse, so no handler stubs are written (fix it and run gen again)\n", *dir)
+				*generatedOnly = true
+			}
 		}
 	}
 	files, err := gen.Generate(spec, opts)

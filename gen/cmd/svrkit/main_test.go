@@ -299,3 +299,22 @@ func TestRemovesStaleSelfTable(t *testing.T) {
 		t.Fatal("user file removed")
 	}
 }
+
+// TestBrokenUserFileNoStubs: when a Go file in the output directory does not parse, gen
+// cannot tell which handlers it declares, so it writes no stubs (and says so), and the
+// build rule's -handlers check leaves the error to the compiler.
+func TestBrokenUserFileNoStubs(t *testing.T) {
+	dir := t.TempDir()
+	idlPath := filepath.Join(dir, "svr.json")
+	os.WriteFile(idlPath, []byte(echoIDL), 0o644)
+	broken := filepath.Join(dir, "echo_rpc_handler.go")
+	os.WriteFile(broken, []byte("package main\n\nfunc Echo(\n"), 0o644)
+	code, stdout, stderr := runCLI("gen", "-f", idlPath, "-d", dir, "-importpath", "example.com/echo")
+	if code != 0 || !strings.Contains(stderr, "does not parse") || strings.Contains(stdout, "_handler.go") {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, _, stderr = runCLI("gen", "-f", idlPath, "-d", filepath.Join(dir, "bazel"), "-importpath", "example.com/echo", "-generated-only", "-handlers", broken)
+	if code != 0 || stderr != "" {
+		t.Fatalf("-handlers with a broken file: exit %d\n%s", code, stderr)
+	}
+}
