@@ -36,11 +36,13 @@ def svrkit_service(
     """Generates, builds and tests a svrkit service.
 
     Args:
-      name: the app name, as in the IDL's "app" field (used for file names).
+      name: the app name, as in the IDL's "app" field (used for file names); the
+        build fails with one clear line when it is not (then set name or app).
       idl: label of the JSON IDL file.
       importpath: Go import path of the package holding the service; the typed
         client library gets importpath + "/api/" + app.
-      srcs: the user's handler files (<app>_rpc_handler.go, self handlers, ...).
+      srcs: the user's handler files: every <app>_*_handler.go that svrkit gen
+        wrote once (rpc, init, self), and any other Go files of the package.
       test_srcs: the user's own test files, added to <name>_test (they may call
         startTestService from the generated test).
       app: the IDL's app name when it differs from name.
@@ -52,13 +54,16 @@ def svrkit_service(
       <name>_gen: the generator action (all generated files).
       <name>_cli: go_library, the typed client (importpath + "/api/" + app).
       <name>_svr: go_binary, the service (flags -f conf, -d, -s stop|status).
-      <name>_test: go_test, starts the service in-process and calls every API.
+      <name>_test: go_test, starts the service in-process and reaches every API.
       <name>_svr_conf, <name>_cli_conf: the generated configuration files.
       <name>_ctl: sh_binary, the control script (start|stop|restart|status),
         run with `bazel run //pkg:<name>_ctl -- start`.
     """
     app = app or name
     out = "_%s_gen/" % name
+
+    # The generator writes the same files for every IDL (gen.GeneratedFiles); the
+    # user's files all end in _handler.go and come in through srcs.
     files = {
         "svr": out + app + "_svr.go",
         "test": out + app + "_test.go",
@@ -68,26 +73,24 @@ def svrkit_service(
         "cli_conf": out + app + "_cli.conf",
         "script": out + app,
     }
-
-    # With custom dispatch the generator writes the self dispatch table; with
-    # simple dispatch <app>_self_handler.go is the user's own file.
-    self_file = app + "_self_handler.go"
     gen_srcs = [files["svr"]]
-    if not [s for s in srcs if s.split(":")[-1].split("/")[-1] == self_file]:
-        gen_srcs.append(out + self_file)
-    outs = sorted(files.values() + gen_srcs[1:])
+    outs = sorted(files.values())
 
+    # -app: a clear error when the IDL's app is not the one these outputs are named for.
+    # -handlers: a clear error (the API or group, and the command that writes its stub)
+    # when srcs lack a handler the IDL needs.
     native.genrule(
         name = name + "_gen",
-        srcs = [idl],
+        srcs = [idl] + srcs,
         outs = outs,
         cmd = " ".join([
             "$(execpath %s) gen" % _GENERATOR,
             "-f $(execpath %s)" % idl,
             "-d $(RULEDIR)/%s" % out.rstrip("/"),
             "-importpath %s" % importpath,
-            "-generated-only -quiet",
-        ]),
+            "-app %s" % app,
+            "-generated-only -quiet -handlers",
+        ] + ["$(execpaths %s)" % s for s in srcs]),
         tools = [_GENERATOR],
         **kwargs
     )

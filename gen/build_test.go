@@ -2,6 +2,7 @@ package gen
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -33,10 +34,11 @@ func moduleRoot() string {
 	}
 }
 
-// TestGeneratedBuildsAndRuns generates each golden IDL into a directory inside the
-// module (so the runtime imports resolve), then runs go build, go vet and the generated
-// test, which starts the service in-process and calls every API.
-func TestGeneratedBuildsAndRuns(t *testing.T) {
+// buildDir skips t unless generated code can be built here (not -short, go in PATH,
+// inside the svrkit module's source tree) and returns the go command, the module root
+// and a temporary directory inside the module, removed when t ends.
+func buildDir(t *testing.T) (goBin, root, tmp string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: skipping go build of generated code")
 	}
@@ -44,10 +46,23 @@ func TestGeneratedBuildsAndRuns(t *testing.T) {
 	if err != nil {
 		t.Skip("no go command in PATH")
 	}
-	root := moduleRoot()
+	root = moduleRoot()
 	if root == "" {
 		t.Skip("not inside the svrkit module source tree (e.g. under bazel test)")
 	}
+	tmp, err = os.MkdirTemp(filepath.Join(root, "gen"), "buildtest_tmp_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	return goBin, root, tmp
+}
+
+// TestGeneratedBuildsAndRuns generates each golden IDL into a directory inside the
+// module (so the runtime imports resolve), then runs go build, go vet and the generated
+// test, which starts the service in-process and calls every API.
+func TestGeneratedBuildsAndRuns(t *testing.T) {
+	goBin, root, tmp := buildDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	var runEnv func(dir string, env []string, args ...string) (string, error)
@@ -64,14 +79,9 @@ func TestGeneratedBuildsAndRuns(t *testing.T) {
 	if out, err := run(root, "build", "./codec", "./transport", "./router", "./workers", "./service"); err != nil {
 		t.Skipf("runtime packages do not build yet, so generated code cannot either:\n%s", out)
 	}
-	tmp, err := os.MkdirTemp(filepath.Join(root, "gen"), "buildtest_tmp_")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(tmp) })
 	for _, name := range goldenCases {
 		t.Run(name, func(t *testing.T) {
-			spec, err := idl.ParseFile(filepath.Join("testdata", "golden", name, "svr.json"))
+			spec, err := idl.ParseFile(caseIDL(name))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -107,10 +117,34 @@ func TestGeneratedBuildsAndRuns(t *testing.T) {
 				runDaemon(t, ctx, dir, files, func(env ...string) (string, error) {
 					return runEnv(dir, env, "test", "-count=1", "-run", "TestDaemonCall", "-v", ".")
 				})
+				// Issue 18 item 4: a correct handler may answer with its own error (a
+				// missing key); the generated test still passes, and says so.
+				if err := os.WriteFile(filepath.Join(dir, "echo_rpc_handler.go"), []byte(strings.Replace(erroringEcho, "IMPORT", DefaultRuntime+"/"+filepath.ToSlash(rel)+"/api/echo", 1)), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				out, err := run(dir, "test", "-count=1", "-run", "TestAPIs", "-v", ".")
+				if err != nil || !strings.Contains(out, "reached; the handler returned an error") {
+					t.Fatalf("generated test with a handler that returns an error: %v\n%s", err, out)
+				}
 			}
 		})
 	}
 }
+
+// erroringEcho is an echo handler whose every call is the handler's own error.
+const erroringEcho = `package main
+
+import (
+	"context"
+	"errors"
+
+	"IMPORT"
+)
+
+func Echo(ctx context.Context, msg echo.Echomsg) (any, error) {
+	return nil, errors.New("no such key: " + msg.Value)
+}
+`
 
 // daemonCallTest is added to the generated echo package: it calls a running daemon
 // through the generated client and the cli conf named by $SVRKIT_TEST_CLI_CONF.
@@ -198,4 +232,88 @@ func runDaemon(t *testing.T, ctx context.Context, dir string, files []File, goTe
 		t.Fatalf("calling the daemon: %v\n%s", err, out)
 	}
 	t.Logf("daemon call:\n%s", out)
+}
+
+// nameIDL is an IDL whose app is app, with an API echo, a proto echomsg and a custom
+// self group a.
+func nameIDL(app string) string {
+	return `{"app": "` + app + `",
+ "protos": [{"name": "echomsg", "fields": [{"name": "value", "type": "string"}]}],
+ "rpc_client": {"mode": "hashring"},
+ "rpc_server": {"ip": "0.0.0.0", "port": 3000, "worker_type": "thread", "worker_sum": 1,
+  "apis": [{"name": "echo", "args": [{"name": "msg", "type": "echomsg"}], "ret": true},
+           {"name": "note", "args": [{"name": "ctx", "type": "int"}], "ret": false}]},
+ "self_server": {"dispatch_type": "custom", "worker_type": "thread", "groups": [{"group_name": "a", "worker_sum": 1}]}}`
+}
+
+// TestAppNames is issue 18 item 6: check accepts exactly the app names gen turns into
+// compiling code. A representative of every class of accepted name is generated and
+// compiled (go vet type-checks the generated test too); every refused name gets a
+// located error.
+func TestAppNames(t *testing.T) {
+	accepted := []string{
+		"any", "error", "string", "byte", "nil", "true", "len", // predeclared identifiers
+		"init",                                                  // a name Go reserves for functions
+		"fmt", "context", "errors", "strings", "net", "testing", // imported package names
+		"codec", "transport", "router", "workers", "service",
+		"ctx", "err", "cli", "app", "register", "cfg", // generated locals and functions
+		"Echo", "SelfA", "Echomsg", "echomsg", // an API's handler, a self handler, a proto's Go and IDL name
+		"Upper", "my_app", "x1_", // upper case, underscores
+		strings.Repeat("n", idl.MaxNameLen), // maximum length
+	}
+	refused := map[string]string{
+		"func":                                "Go keyword",
+		"main":                                `"main"`,
+		"api":                                 "share the name",
+		"svc_test":                            "test package",
+		strings.Repeat("n", idl.MaxNameLen+1): "at most",
+		"1x":                                  "bad name",
+		"a-b":                                 "bad name",
+	}
+	for name, want := range refused {
+		_, err := idl.Parse([]byte(nameIDL(name)), "svr.json")
+		if err == nil || !strings.Contains(err.Error(), "svr.json:1:9: app: ") || !strings.Contains(err.Error(), want) {
+			t.Errorf("app %.20q: error %v, want a located error with %q", name, err, want)
+		}
+	}
+	goBin, root, tmp := buildDir(t)
+	for i, name := range accepted {
+		spec, err := idl.Parse([]byte(nameIDL(name)), "svr.json")
+		if err != nil {
+			t.Errorf("app %q refused: %v", name, err)
+			continue
+		}
+		rel, _ := filepath.Rel(root, filepath.Join(tmp, fmt.Sprint("n", i)))
+		files, err := Generate(spec, Options{ImportPath: DefaultRuntime + "/" + filepath.ToSlash(rel)})
+		if err != nil {
+			t.Fatalf("app %q: %v", name, err)
+		}
+		if _, err := Write(filepath.Join(root, rel), files, WriteOptions{}); err != nil {
+			t.Fatalf("app %q: %v", name, err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goBin, "vet", "./...")
+	cmd.Dir = tmp
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("generated code for the accepted app names does not compile: %v\n%s", err, out)
+	}
+}
+
+// TestWriteChecksBeforeWriting: a target that cannot be written (a directory where a
+// file goes) stops Write before it writes anything.
+func TestWriteChecksBeforeWriting(t *testing.T) {
+	dir := t.TempDir()
+	files := []File{{Path: "a.go", Data: []byte("a"), Mode: 0o644}, {Path: "z/b.go", Data: []byte("b"), Mode: 0o644}}
+	if err := os.WriteFile(filepath.Join(dir, "z"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(dir, files, WriteOptions{}); err == nil || !strings.Contains(err.Error(), "is not a directory") {
+		t.Fatalf("Write = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a.go")); err == nil {
+		t.Fatal("Write wrote a.go before failing on z/b.go")
+	}
 }

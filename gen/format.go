@@ -24,7 +24,7 @@ type goImport struct {
 // candidates is every import a generated file may need.
 func (g *generator) candidates() []goImport {
 	var c []goImport
-	for _, p := range []string{"context", "fmt", "net", "testing", "time"} {
+	for _, p := range []string{"context", "errors", "fmt", "net", "strings", "testing", "time"} {
 		c = append(c, goImport{name: p, path: p})
 	}
 	for _, p := range []string{"codec", "router", "service", "transport", "workers"} {

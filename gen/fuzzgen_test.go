@@ -2,17 +2,16 @@ package gen
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/svrkit/svrkit/gen/idl"
 )
 
 // FuzzGenerate checks that every IDL the parser accepts generates (all Go output
-// parses and formats). Seeds: the golden IDLs and testdata/fuzz/FuzzGenerate.
+// parses and formats). Seeds: the golden cases and testdata/fuzz/FuzzGenerate.
 func FuzzGenerate(f *testing.F) {
 	for _, name := range goldenCases {
-		data, err := os.ReadFile(filepath.Join("testdata", "golden", name, "svr.json"))
+		data, err := os.ReadFile(caseIDL(name))
 		if err != nil {
 			f.Fatal(err)
 		}

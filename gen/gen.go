@@ -34,6 +34,13 @@ type Options struct {
 	// Runtime is the import path prefix of codec, transport, router, workers and
 	// service. Zero value: DefaultRuntime.
 	Runtime string
+	// Defined holds the function names the user's code in the output directory
+	// already declares (DefinedFuncs of UserGoFiles). Nil: a new directory, every
+	// user file is rendered. Otherwise only the stubs of missing handlers are: each
+	// missing API in its own <app>_rpc_<api>_handler.go (all of them in
+	// <app>_rpc_handler.go when no API handler exists yet), and each missing self
+	// handler or init hook in its usual file.
+	Defined map[string]bool
 }
 
 // File is one generated file.
@@ -46,7 +53,25 @@ type File struct {
 	User bool
 }
 
-// Generate renders every file for spec, sorted by Path.
+// GeneratedFiles lists the files svrkit owns for app, the same for every IDL: the
+// control script, the two conf files, the server main (API registration and the self
+// handler table), the test, and the app package's protos and client. Build rules
+// declare exactly these. Every user-owned file ends in "_handler.go", and no generated
+// file does.
+func GeneratedFiles(app string) []string {
+	return []string{
+		"api/" + app + "/" + app + "_cli.go",
+		"api/" + app + "/" + app + "_proto.go",
+		app,
+		app + "_cli.conf",
+		app + "_svr.conf",
+		app + "_svr.go",
+		app + "_test.go",
+	}
+}
+
+// Generate renders every file for spec, sorted by Path: the GeneratedFiles and the
+// user's create-once handler files.
 func Generate(spec *idl.Spec, opts Options) ([]File, error) {
 	if spec == nil {
 		return nil, fmt.Errorf("gen: nil spec")
@@ -77,22 +102,11 @@ func Generate(spec *idl.Spec, opts Options) ([]File, error) {
 	}
 	steps := []step{
 		{g.app + "_svr.go", false, g.svrMain},
-		{g.app + "_rpc_handler.go", true, g.rpcHandlers},
 		{g.app + "_test.go", false, g.testFile},
 		{"api/" + g.app + "/" + g.app + "_proto.go", false, g.protoFile},
 		{"api/" + g.app + "/" + g.app + "_cli.go", false, g.clientFile},
 	}
-	if s := spec.Self; s != nil {
-		if s.DispatchType == "simple" {
-			steps = append(steps, step{g.app + "_self_handler.go", true, g.simpleSelf})
-		} else {
-			steps = append(steps, step{g.app + "_self_handler.go", false, g.customSelf})
-			for _, grp := range s.Groups {
-				grp := grp
-				steps = append(steps, step{g.app + "_self_" + grp.Name + "_handler.go", true, func() string { return g.groupSelf(grp) }})
-			}
-		}
-	}
+	steps = append(steps, g.userSteps()...)
 	for _, st := range steps {
 		if err := add(st.name, st.user, st.src); err != nil {
 			return nil, err
@@ -100,6 +114,43 @@ func Generate(spec *idl.Spec, opts Options) ([]File, error) {
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files, nil
+}
+
+// userSteps renders the user's create-once handler files (see Options.Defined).
+func (g *generator) userSteps() []step {
+	missing := func(fn string) bool { return g.opts.Defined == nil || !g.opts.Defined[fn] }
+	var steps []step
+	if missing("initProcess") {
+		steps = append(steps, step{g.app + "_init_handler.go", true, g.initHandler})
+	}
+	var apis []*idl.API
+	for _, a := range g.spec.Server.APIs {
+		if missing(a.GoName) {
+			apis = append(apis, a)
+		}
+	}
+	if len(apis) == len(g.spec.Server.APIs) {
+		steps = append(steps, step{g.app + "_rpc_handler.go", true, func() string { return g.rpcHandlers(apis) }})
+	} else {
+		for _, a := range apis {
+			a := a
+			steps = append(steps, step{g.app + "_rpc_" + a.Name + "_handler.go", true, func() string { return g.rpcHandlers([]*idl.API{a}) }})
+		}
+	}
+	if s := g.spec.Self; s != nil {
+		if s.DispatchType == "simple" {
+			if missing("Self") {
+				steps = append(steps, step{g.app + "_self_handler.go", true, g.simpleSelf})
+			}
+		}
+		for _, grp := range s.Groups {
+			grp := grp
+			if missing("Self" + grp.GoName) {
+				steps = append(steps, step{g.app + "_self_" + grp.Name + "_handler.go", true, func() string { return g.groupSelf(grp) }})
+			}
+		}
+	}
+	return steps
 }
 
 // step renders one Go file.

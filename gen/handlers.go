@@ -7,11 +7,11 @@ import (
 	"github.com/svrkit/svrkit/gen/idl"
 )
 
-// rpcHandlers renders the user's <app>_rpc_handler.go: one stub per API.
-func (g *generator) rpcHandlers() string {
+// rpcHandlers renders a user's rpc handler file: one stub per API in apis.
+func (g *generator) rpcHandlers(apis []*idl.API) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n\npackage main\n\n%s", userHeader, g.mainImports())
-	for _, api := range g.spec.Server.APIs {
+	for _, api := range apis {
 		b.WriteString(g.handlerStub(api))
 	}
 	return b.String()
@@ -44,6 +44,24 @@ func (g *generator) handlerStub(api *idl.API) string {
 	return b.String()
 }
 
+// initHandler renders the user's <app>_init_handler.go: the start-up hook.
+func (g *generator) initHandler() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\npackage main\n\n%s", userHeader, g.mainImports())
+	b.WriteString(`
+// initProcess runs once in every process of the service before it serves: open
+// databases, load models, check your own conf sections here. service.RoleOf(ctx) says
+// which role the process runs (an rpc worker, a self group's worker, or the thread
+// model's master that runs both); cfg.Section("name") reads your own [name] section of
+// the conf file. ctx is cancelled when the start is abandoned. An error fails the start:
+// nothing is left running and "-d" reports it.
+func initProcess(ctx context.Context, cfg *workers.Config) error {
+	return nil
+}
+`)
+	return b.String()
+}
+
 // selfBody is the body of a self handler stub: log once (w.Log carries the group, worker
 // and coroutine), wait for stop.
 const selfBody = `	w.Log.Info("self worker running; edit this handler to give it work")
@@ -64,24 +82,6 @@ func (g *generator) simpleSelf() string {
 	}
 	b.WriteString("), all doing the same job.\n// It must return soon after ctx is done. Returning nil ends this worker for good;\n// an error (or a panic) restarts it after a backoff.\n")
 	fmt.Fprintf(&b, "func Self(ctx context.Context, w workers.Worker) error {\n%s}\n", selfBody)
-	return b.String()
-}
-
-// customSelf renders the generated <app>_self_handler.go for dispatch_type custom.
-func (g *generator) customSelf() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n\npackage main\n\n%s", Header, g.mainImports())
-	b.WriteString("\n// selfHandlers maps each custom self_server group to its handler, one file each\n// (")
-	var files []string
-	for _, grp := range g.spec.Self.Groups {
-		files = append(files, g.app+"_self_"+grp.Name+"_handler.go")
-	}
-	b.WriteString(strings.Join(files, ", "))
-	b.WriteString(").\nfunc selfHandlers() map[string]workers.SelfFunc {\n\treturn map[string]workers.SelfFunc{\n")
-	for _, grp := range g.spec.Self.Groups {
-		fmt.Fprintf(&b, "\t\t%q: Self%s,\n", grp.Name, grp.GoName)
-	}
-	b.WriteString("\t}\n}\n")
 	return b.String()
 }
 

@@ -7,31 +7,65 @@ import (
 	"github.com/svrkit/svrkit/gen/idl"
 )
 
-// testFile renders <app>_test.go: start the service in-process, call every API once.
+// testFile renders <app>_test.go: start the service in-process, reach every API once.
 func (g *generator) testFile() string {
 	var b strings.Builder
 	q := g.pkg + "."
 	fmt.Fprintf(&b, "%s\n\npackage main\n\n%s", Header, g.mainImports())
 	fmt.Fprintf(&b, `
-// TestAPIs starts the %[1]s service in this process and calls every rpc API once through
-// the generated client with sample arguments. It checks that every call succeeds (no
-// transport, decoding or handler error) and logs each reply (go test -v shows them); it
-// asserts nothing about the values, so it keeps passing when you give the handlers real
-// work. Check your handlers' results in a test file of your own, with startTestService.
+// TestAPIs starts the %[1]s service in this process and calls every rpc API once over a
+// real connection with well-typed sample arguments: through the generated client, and
+// notifications (ret false) as requests, so that the server's reply shows they arrived.
+// It checks that every API is registered and reachable, and nothing about what the
+// handlers do: a handler's own error reply counts as reachable, so it passes for any
+// correct implementation. Test behaviour in files of your own, with startTestService.
 func TestAPIs(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cli := startTestService(t)
-`, g.app)
+%[2]s`, g.app, g.testClients())
 	for _, api := range g.spec.Server.APIs {
 		b.WriteString(g.testCall(api))
 	}
 	fmt.Fprintf(&b, `}
 
+// checkReached fails t unless err shows that api's handler ran: no error, or the
+// handler's own error reply. An API that is not registered, arguments the server
+// could not decode, and transport errors fail.
+func checkReached(t *testing.T, api string, args []string, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	var se *transport.ServerError
+	if !errors.As(err, &se) {
+		t.Fatalf("%%s: %%v", api, err)
+	}
+	if se.Message == "'"+api+"' method not found" {
+		t.Fatalf("%%s is not registered: %%v", api, err)
+	}
+	bad := []string{fmt.Sprintf("expects %%d params, got ", len(args))}
+	for i, a := range args {
+		bad = append(bad, fmt.Sprintf("arg %%d (%%s): ", i, a))
+	}
+	for _, prefix := range bad {
+		if strings.HasPrefix(se.Message, prefix) {
+			t.Fatalf("%%s: the server could not decode the arguments: %%v", api, err)
+		}
+	}
+	t.Logf("%%s: reached; the handler returned an error: %%v", api, err)
+}
+
 // startTestService starts the %[1]s service in this process (rpc server on 127.0.0.1 at a
 // free port, thread model, one of each self worker as a goroutine) and returns a client
 // connected to it. Both are stopped when the test ends.
 func startTestService(t testing.TB) *%[2]sClient {
+	t.Helper()
+	cli, _ := startTestServer(t)
+	return cli
+}
+
+// startTestServer is startTestService that also returns the server's address.
+func startTestServer(t testing.TB) (*%[2]sClient, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -73,26 +107,60 @@ func startTestService(t testing.TB) *%[2]sClient {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cli.Close() })
-	return cli
+	return cli, ln.Addr().String()
 }
 `, q)
 	return b.String()
 }
 
+// testClients starts the service in TestAPIs, with the generated client when some API
+// returns a value and a raw transport client when some API is a notification.
+func (g *generator) testClients() string {
+	calls, notes := false, false
+	for _, a := range g.spec.Server.APIs {
+		if a.Ret.Kind == idl.RetNone {
+			notes = true
+		} else {
+			calls = true
+		}
+	}
+	cli, addr := "_", "_"
+	if calls {
+		cli = "cli"
+	}
+	if notes {
+		addr = "addr"
+	}
+	s := fmt.Sprintf("\t%s, %s := startTestServer(t)\n", cli, addr)
+	if cli == "_" && addr == "_" {
+		s = "\tstartTestServer(t)\n"
+	}
+	if notes {
+		s += "\traw, err := transport.Dial(ctx, addr, transport.ClientOptions{})\n\tif err != nil {\n\t\tt.Fatal(err)\n\t}\n\tdefer raw.Close()\n"
+	}
+	return s
+}
+
 func (g *generator) testCall(api *idl.API) string {
 	var b strings.Builder
 	q := g.pkg + "."
-	args := []string{"ctx"}
+	var samples, names []string
 	for _, f := range api.Args {
-		args = append(args, g.sample(f.Type, q))
+		samples = append(samples, g.sample(f.Type, q))
+		names = append(names, fmt.Sprintf("%q", f.Name))
 	}
-	call := "cli." + api.GoName + "(" + strings.Join(args, ", ") + ")"
+	namesExpr := "nil"
+	if len(names) > 0 {
+		namesExpr = "[]string{" + strings.Join(names, ", ") + "}"
+	}
 	fmt.Fprintf(&b, "\n\tt.Run(%q, func(t *testing.T) {\n", api.Name)
 	if api.Ret.Kind == idl.RetNone {
-		fmt.Fprintf(&b, "\t\tif err := %s; err != nil {\n\t\t\tt.Fatalf(\"%s: %%v\", err)\n\t\t}\n\t})\n", call, api.Name)
+		call := "raw.Call(" + strings.Join(append([]string{"ctx", fmt.Sprintf("%q", api.Name), "nil"}, samples...), ", ") + ")"
+		fmt.Fprintf(&b, "\t\terr := %s\n\t\tcheckReached(t, %q, %s, err)\n\t})\n", call, api.Name, namesExpr)
 		return b.String()
 	}
-	fmt.Fprintf(&b, "\t\tgot, err := %s\n\t\tif err != nil {\n\t\t\tt.Fatalf(\"%s: %%v\", err)\n\t\t}\n", call, api.Name)
+	call := "cli." + api.GoName + "(" + strings.Join(append([]string{"ctx"}, samples...), ", ") + ")"
+	fmt.Fprintf(&b, "\t\tgot, err := %s\n\t\tcheckReached(t, %q, %s, err)\n", call, api.Name, namesExpr)
 	fmt.Fprintf(&b, "\t\tt.Logf(\"%s returned %%#v\", got)\n", api.Name)
 	b.WriteString("\t})\n")
 	return b.String()

@@ -28,6 +28,25 @@ func Write(dir string, files []File, opts WriteOptions) ([]string, error) {
 	if log == nil {
 		log = io.Discard
 	}
+	// Check every target first, so that a file that cannot be written stops Write
+	// before it has written anything.
+	for _, f := range files {
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		for d := filepath.Dir(p); ; d = filepath.Dir(d) {
+			if st, err := os.Stat(d); err == nil {
+				if !st.IsDir() {
+					return nil, fmt.Errorf("gen: cannot write %s: %s is not a directory", p, d)
+				}
+				break
+			}
+			if d == filepath.Dir(d) {
+				break
+			}
+		}
+		if st, err := os.Lstat(p); err == nil && st.IsDir() {
+			return nil, fmt.Errorf("gen: cannot write %s: it is a directory", p)
+		}
+	}
 	var wrote []string
 	for _, f := range files {
 		p := filepath.Join(dir, filepath.FromSlash(f.Path))
@@ -116,4 +135,26 @@ func modulePath(data []byte) string {
 		}
 	}
 	return ""
+}
+
+// GoMod renders a create-once go.mod for a new service directory: the module is app,
+// and it requires svrkit from the checkout at root (svrkit is not on the module proxy),
+// with the Go version of that checkout's go.mod.
+func GoMod(app, root string) (File, error) {
+	if root == "" {
+		return File{}, errors.New("gen: the svrkit checkout for a new go.mod is unknown")
+	}
+	data, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil || modulePath(data) != DefaultRuntime {
+		return File{}, fmt.Errorf("gen: %s is not a svrkit checkout (its go.mod is not module %s)", root, DefaultRuntime)
+	}
+	goVersion := ""
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "go" {
+			goVersion = "\ngo " + f[1] + "\n"
+		}
+	}
+	src := fmt.Sprintf("module %s\n%s\nrequire %s v0.0.0\n\n// svrkit is not on the module proxy: use the local checkout.\nreplace %s => %s\n",
+		app, goVersion, DefaultRuntime, DefaultRuntime, strconv.Quote(root))
+	return File{Path: "go.mod", Data: []byte(src), Mode: 0o644, User: true}, nil
 }

@@ -18,7 +18,7 @@ import (
 type App struct {
 	Name     string                                               // the app name (titles, messages)
 	Register func(s *transport.Server, cfg *workers.Config) error // registers the rpc APIs
-	Init     func(ctx context.Context, cfg *workers.Config) error // optional, once per process
+	Init     func(ctx context.Context, cfg *workers.Config) error // optional, once per process before it serves (RoleOf(ctx) says which)
 	Self     map[string]workers.SelfFunc                          // group -> handler ("simple" for simple dispatch)
 }
 
@@ -63,7 +63,7 @@ func start(ctx context.Context, app App, cfg *workers.Config, ln net.Listener, w
 		return nil, err
 	}
 	if app.Init != nil {
-		if err := app.Init(ctx, cfg); err != nil {
+		if err := app.Init(withRole(ctx, Role{Kind: RoleMaster}), cfg); err != nil {
 			return nil, fmt.Errorf("service: %s init: %w", app.Name, err)
 		}
 	}

@@ -53,7 +53,7 @@ func runRPCWorker(app App, cfg *workers.Config, role workers.Role, ready *worker
 		return fmt.Errorf("inherited listening socket (fd %d): %w", workers.ListenFD, err)
 	}
 	if app.Init != nil {
-		if err := app.Init(ctx, cfg); err != nil {
+		if err := app.Init(withRole(ctx, Role{Kind: RoleRPC, Index: role.Index}), cfg); err != nil {
 			ln.Close()
 			return fmt.Errorf("init: %w", err)
 		}
@@ -111,7 +111,7 @@ func runSelfWorker(app App, cfg *workers.Config, role workers.Role, ready *worke
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if app.Init != nil {
-		if err := app.Init(ctx, cfg); err != nil {
+		if err := app.Init(withRole(ctx, Role{Kind: RoleSelf, Group: g.Name, Index: role.Index}), cfg); err != nil {
 			return fmt.Errorf("init: %w", err)
 		}
 	}

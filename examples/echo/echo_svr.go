@@ -23,7 +23,17 @@ func app() service.App {
 	return service.App{
 		Name:     "echo",
 		Register: register,
+		Init:     initProcess,
 		Self:     selfHandlers(),
+	}
+}
+
+// selfHandlers maps each custom self_server group to its handler, one file each
+// (echo_self_event_handler.go, echo_self_value_handler.go).
+func selfHandlers() map[string]workers.SelfFunc {
+	return map[string]workers.SelfFunc{
+		"event": SelfEvent,
+		"value": SelfValue,
 	}
 }
 

@@ -23,8 +23,14 @@ func app() service.App {
 	return service.App{
 		Name:     "full",
 		Register: register,
-		Self:     map[string]workers.SelfFunc{"simple": Self},
+		Init:     initProcess,
+		Self:     selfHandlers(),
 	}
+}
+
+// selfHandlers maps the simple self server to Self (full_self_handler.go).
+func selfHandlers() map[string]workers.SelfFunc {
+	return map[string]workers.SelfFunc{"simple": Self}
 }
 
 // register registers every rpc API of full on s. Each wrapper decodes the positional

@@ -4,108 +4,134 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/svrkit/svrkit/router"
 	"github.com/svrkit/svrkit/service"
+	"github.com/svrkit/svrkit/transport"
 	"github.com/svrkit/svrkit/workers"
 
 	"github.com/svrkit/svrkit/examples/full/api/full"
 )
 
-// TestAPIs starts the full service in this process and calls every rpc API once through
-// the generated client with sample arguments. It checks that every call succeeds (no
-// transport, decoding or handler error) and logs each reply (go test -v shows them); it
-// asserts nothing about the values, so it keeps passing when you give the handlers real
-// work. Check your handlers' results in a test file of your own, with startTestService.
+// TestAPIs starts the full service in this process and calls every rpc API once over a
+// real connection with well-typed sample arguments: through the generated client, and
+// notifications (ret false) as requests, so that the server's reply shows they arrived.
+// It checks that every API is registered and reachable, and nothing about what the
+// handlers do: a handler's own error reply counts as reachable, so it passes for any
+// correct implementation. Test behaviour in files of your own, with startTestService.
 func TestAPIs(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cli := startTestService(t)
+	cli, addr := startTestServer(t)
+	raw, err := transport.Dial(ctx, addr, transport.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
 
 	t.Run("echo", func(t *testing.T) {
 		got, err := cli.Echo(ctx, full.Item{Name: "testtest", On: true, Tags: []any{"testtest"}, Pair: []any{"testtest", int64(1)}, Attrs: map[string]any{"key": "testtest"}, Pos: full.Point{X: int64(1), Y: float64(1.5)}})
-		if err != nil {
-			t.Fatalf("echo: %v", err)
-		}
+		checkReached(t, "echo", []string{"msg"}, err)
 		t.Logf("echo returned %#v", got)
 	})
 
 	t.Run("ping", func(t *testing.T) {
 		got, err := cli.Ping(ctx)
-		if err != nil {
-			t.Fatalf("ping: %v", err)
-		}
+		checkReached(t, "ping", nil, err)
 		t.Logf("ping returned %#v", got)
 	})
 
 	t.Run("get_item", func(t *testing.T) {
 		got, err := cli.GetItem(ctx, int64(1))
-		if err != nil {
-			t.Fatalf("get_item: %v", err)
-		}
+		checkReached(t, "get_item", []string{"id"}, err)
 		t.Logf("get_item returned %#v", got)
 	})
 
 	t.Run("put", func(t *testing.T) {
 		got, err := cli.Put(ctx, full.Everything{S: "testtest", B: true, I: int64(1), F: float64(1.5), L: []any{"testtest"}, T: []any{"testtest", int64(1)}, D: map[string]any{"key": "testtest"}, P: full.Point{X: int64(1), Y: float64(1.5)}, ItemList: nil, Counts: map[string]int64{"key": int64(1)}, Matrix: [][]float64{[]float64{float64(1.5)}}, ByName: nil}, "testtest")
-		if err != nil {
-			t.Fatalf("put: %v", err)
-		}
+		checkReached(t, "put", []string{"e", "type"}, err)
 		t.Logf("put returned %#v", got)
 	})
 
 	t.Run("sum", func(t *testing.T) {
 		got, err := cli.Sum(ctx, []int64{int64(1)})
-		if err != nil {
-			t.Fatalf("sum: %v", err)
-		}
+		checkReached(t, "sum", []string{"values"}, err)
 		t.Logf("sum returned %#v", got)
 	})
 
 	t.Run("scale", func(t *testing.T) {
 		got, err := cli.Scale(ctx, float64(1.5), full.Point{X: int64(1), Y: float64(1.5)})
-		if err != nil {
-			t.Fatalf("scale: %v", err)
-		}
+		checkReached(t, "scale", []string{"factor", "p"}, err)
 		t.Logf("scale returned %#v", got)
 	})
 
 	t.Run("walk", func(t *testing.T) {
 		got, err := cli.Walk(ctx, full.Tree{Label: "testtest", Children: nil, Index: nil})
-		if err != nil {
-			t.Fatalf("walk: %v", err)
-		}
+		checkReached(t, "walk", []string{"t"}, err)
 		t.Logf("walk returned %#v", got)
 	})
 
 	t.Run("swap", func(t *testing.T) {
 		got, err := cli.Swap(ctx, []any{"testtest", int64(1)}, map[string]any{"key": "testtest"}, []any{"testtest"})
-		if err != nil {
-			t.Fatalf("swap: %v", err)
-		}
+		checkReached(t, "swap", []string{"pair", "attrs", "tags"}, err)
 		t.Logf("swap returned %#v", got)
 	})
 
 	t.Run("notify", func(t *testing.T) {
-		if err := cli.Notify(ctx, "testtest", true); err != nil {
-			t.Fatalf("notify: %v", err)
-		}
+		err := raw.Call(ctx, "notify", nil, "testtest", true)
+		checkReached(t, "notify", []string{"event", "on"}, err)
 	})
 
 	t.Run("log_point", func(t *testing.T) {
-		if err := cli.LogPoint(ctx, full.Point{X: int64(1), Y: float64(1.5)}); err != nil {
-			t.Fatalf("log_point: %v", err)
-		}
+		err := raw.Call(ctx, "log_point", nil, full.Point{X: int64(1), Y: float64(1.5)})
+		checkReached(t, "log_point", []string{"p"}, err)
 	})
+}
+
+// checkReached fails t unless err shows that api's handler ran: no error, or the
+// handler's own error reply. An API that is not registered, arguments the server
+// could not decode, and transport errors fail.
+func checkReached(t *testing.T, api string, args []string, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	var se *transport.ServerError
+	if !errors.As(err, &se) {
+		t.Fatalf("%s: %v", api, err)
+	}
+	if se.Message == "'"+api+"' method not found" {
+		t.Fatalf("%s is not registered: %v", api, err)
+	}
+	bad := []string{fmt.Sprintf("expects %d params, got ", len(args))}
+	for i, a := range args {
+		bad = append(bad, fmt.Sprintf("arg %d (%s): ", i, a))
+	}
+	for _, prefix := range bad {
+		if strings.HasPrefix(se.Message, prefix) {
+			t.Fatalf("%s: the server could not decode the arguments: %v", api, err)
+		}
+	}
+	t.Logf("%s: reached; the handler returned an error: %v", api, err)
 }
 
 // startTestService starts the full service in this process (rpc server on 127.0.0.1 at a
 // free port, thread model, one of each self worker as a goroutine) and returns a client
 // connected to it. Both are stopped when the test ends.
 func startTestService(t testing.TB) *full.Client {
+	t.Helper()
+	cli, _ := startTestServer(t)
+	return cli
+}
+
+// startTestServer is startTestService that also returns the server's address.
+func startTestServer(t testing.TB) (*full.Client, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -138,5 +164,5 @@ func startTestService(t testing.TB) *full.Client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cli.Close() })
-	return cli
+	return cli, ln.Addr().String()
 }

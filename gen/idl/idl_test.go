@@ -2,6 +2,9 @@ package idl
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -168,6 +171,8 @@ func TestSyntaxErrors(t *testing.T) {
 	cases := []struct{ src, want string }{
 		{"{\n  \"app\": \"x\",\n  \"protos\": [1 2]\n}", "svr.json:3:16: JSON syntax error: invalid character '2' after array element"},
 		{"{\"app\": x}", "svr.json:1:9: JSON syntax error"},
+		{"{\"app\": ë}", "svr.json:1:9: JSON syntax error: invalid character 'ë' looking for beginning of value"},
+		{"{\"app\": \"x\"☃}", "svr.json:1:12: JSON syntax error: invalid character '☃' after object key:value pair"},
 		{"{\"app\": \"x\"", "svr.json:1:12: JSON syntax error: unexpected end of input"},
 		{"{} {}", "svr.json:1:4: unexpected data after the top-level JSON value"},
 		{"", "svr.json:1:1: JSON syntax error: unexpected end of input"},
@@ -239,5 +244,48 @@ func TestGoName(t *testing.T) {
 		if got := GoName(in); got != want {
 			t.Errorf("GoName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// manyAPIs is an IDL with n APIs of three arguments each.
+func manyAPIs(n int) []byte {
+	var b strings.Builder
+	b.WriteString(`{"app": "big", "rpc_client": {"mode": "hashring"}, "rpc_server": {"ip": "0.0.0.0", "port": 3000, "worker_type": "thread", "worker_sum": 1, "apis": [`)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"name": "api%d", "args": [{"name": "a", "type": "int"}, {"name": "b", "type": "string"}, {"name": "c", "type": "dict"}], "ret": true}`, i)
+	}
+	b.WriteString("]}}")
+	return []byte(b.String())
+}
+
+// BenchmarkParseAPIs parses IDLs of growing size: the time per API stays flat
+// (it grew with the number of APIs when every argument copied all API names).
+func BenchmarkParseAPIs(b *testing.B) {
+	for _, n := range []int{100, 1000, 10000} {
+		data := manyAPIs(n)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for i := 0; i < b.N; i++ {
+				if _, err := Parse(data, "svr.json"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestParseFileRefusesLargeFile checks the size limit on a file larger than the limit
+// (ParseFile reads at most limit+1 bytes of it).
+func TestParseFileRefusesLargeFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "svr.json")
+	if err := os.WriteFile(p, make([]byte, MaxFileSize+10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ParseFile(p)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("larger than the limit of %d bytes", MaxFileSize)) {
+		t.Fatalf("ParseFile = %v, want the size limit error", err)
 	}
 }

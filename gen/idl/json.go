@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxDepth bounds JSON nesting; a real IDL needs about 6 levels.
@@ -102,12 +104,28 @@ func (p *jsonParser) wrap(err error) error {
 		for off < len(p.data) && strings.IndexByte(" \t\r\n,:", p.data[off]) >= 0 {
 			off++
 		}
-		return &syntaxError{off, "JSON syntax error: " + jse.Error()}
+		return &syntaxError{off, "JSON syntax error: " + runeMessage(jse, p.data, off)}
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return &syntaxError{len(p.data), "JSON syntax error: unexpected end of input"}
 	}
 	return &syntaxError{p.start(), "JSON syntax error: " + err.Error()}
+}
+
+// runeMessage is jse's message with the bad character shown as the rune it starts
+// at data[bad] (encoding/json quotes the single byte: 'Ã' for the first byte of 'ë').
+func runeMessage(jse *json.SyntaxError, data []byte, bad int) string {
+	msg := jse.Error()
+	const prefix = "invalid character '"
+	if !strings.HasPrefix(msg, prefix) || bad < 0 || bad >= len(data) || data[bad] < utf8.RuneSelf {
+		return msg
+	}
+	end := strings.Index(msg[len(prefix):], "' ")
+	if end < 0 {
+		return msg
+	}
+	r, _ := utf8.DecodeRune(data[bad:])
+	return "invalid character " + strconv.QuoteRune(r) + msg[len(prefix)+end+1:]
 }
 
 func (p *jsonParser) value(depth int, path string) (*node, error) {

@@ -28,7 +28,7 @@ var predeclared = strings.Fields(`any bool byte comparable complex64 complex128 
 // hold API arguments (handlers, client methods, register wrappers): imported package
 // names, receivers, locals and parameters.
 var generatedLocals = strings.Fields(`ctx c s cfg params reply err
-	context fmt net time testing codec transport router workers service
+	context errors fmt net strings time testing codec transport router workers service
 	NumArgs AppendArgs`)
 
 // ArgsType names the client's struct of an API's arguments (see gen): echoArgs for
@@ -38,11 +38,11 @@ func ArgsType(apiGoName string) string {
 }
 
 // localName returns name itself, or name with '_' appended until it is not a Go keyword,
-// predeclared identifier, generated local, the app package name, or in taken.
-func localName(name, app string, taken map[string]bool) string {
+// predeclared identifier, generated local, the app package name, or taken.
+func localName(name, app string, taken func(string) bool) string {
 	for {
 		if !token.IsKeyword(name) && !contains(predeclared, name) && !contains(generatedLocals, name) &&
-			name != app && !taken[name] {
+			name != app && !taken(name) {
 			return name
 		}
 		name += "_"
@@ -55,17 +55,40 @@ var reservedPkgTypes = []string{"Client", "NewClient", "NewClientFromConfig"}
 // reservedMethods are the generated Client's own methods.
 var reservedMethods = []string{"Close"}
 
-// mainImports are the package names the generated main package imports; an app with one
-// of these names is imported under the alias <app>pkg.
-var mainImports = []string{"context", "net", "time", "testing", "codec", "transport", "router",
+// mainImports are the package names the generated package main imports.
+var mainImports = []string{"context", "errors", "fmt", "net", "strings", "time", "testing", "codec", "transport", "router",
 	"workers", "service", "main"}
+
+// mainFuncs are the names generated code declares or uses in package main besides the
+// API and self handlers: functions, and the locals of the generated test.
+var mainFuncs = strings.Fields(`app register selfHandlers initProcess init main TestAPIs
+	checkReached startTestService startTestServer cli raw addr got t ln run cancel se bad prefix`)
+
+// importName returns the name package main gives the app package: the app name
+// itself, or with "pkg" (then "_") appended until it names nothing else in package
+// main: a Go keyword or predeclared identifier, an imported package, a generated
+// function or local, or an API or self handler.
+func importName(app string, handlers map[string]bool) string {
+	clash := func(n string) bool {
+		return token.IsKeyword(n) || contains(predeclared, n) || contains(mainImports, n) ||
+			contains(generatedLocals, n) || contains(mainFuncs, n) || handlers[n]
+	}
+	if !clash(app) {
+		return app
+	}
+	name := app + "pkg"
+	for clash(name) {
+		name += "_"
+	}
+	return name
+}
 
 // ImportName is the name the generated package main uses for the app's package.
 func (s *Spec) ImportName() string {
-	if contains(mainImports, s.App) {
-		return s.App + "pkg"
+	if s.importName == "" {
+		return s.App
 	}
-	return s.App
+	return s.importName
 }
 
 func contains(list []string, s string) bool {

@@ -2,6 +2,7 @@ package idl
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"sort"
@@ -15,11 +16,21 @@ const (
 	MaxCoroutines = 1 << 20
 	MaxGroups     = 256
 	MaxFileSize   = 4 << 20
+	// MaxNameLen bounds the app, API and group names, which make up file names such
+	// as <app>_rpc_<api>_handler.go (at most 255 bytes on common file systems).
+	MaxNameLen = 100
 )
 
 // ParseFile reads and parses an IDL file.
+// A file larger than MaxFileSize is refused before it is read.
 func ParseFile(path string) (*Spec, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("idl: %w", err)
+	}
+	defer f.Close()
+	// Read at most one byte more than the limit: Parse reports the size error.
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("idl: %w", err)
 	}
@@ -31,7 +42,7 @@ func ParseFile(path string) (*Spec, error) {
 func Parse(data []byte, file string) (*Spec, error) {
 	c := &collector{file: file, data: data}
 	if len(data) > MaxFileSize {
-		c.errorf(-1, "", "file is %d bytes; the limit is %d", len(data), MaxFileSize)
+		c.errorf(-1, "", "file is larger than the limit of %d bytes", MaxFileSize)
 		return nil, c.errs
 	}
 	root, err := parseJSON(data, c)
@@ -53,8 +64,17 @@ func Parse(data []byte, file string) (*Spec, error) {
 }
 
 type validator struct {
-	c    *collector
-	spec *Spec
+	c       *collector
+	spec    *Spec
+	allowed string // allowedTypes, once computed
+}
+
+// allowedTypes lists the type names an IDL may use, computed once (errors only).
+func (v *validator) allowedTypes(protoNames map[string]bool) string {
+	if v.allowed == "" {
+		v.allowed = allowedTypes(sortedKeys(protoNames))
+	}
+	return v.allowed
 }
 
 // obj checks that n is an object and returns a lookup that reports unknown keys and
@@ -181,6 +201,12 @@ func (v *validator) top(root *node) {
 			v.c.errorf(n.off, "app", "bad name %q (allowed: an ASCII letter followed by letters, digits and _; it names the Go package, files and binary)", app)
 		case app == "main" || isGoKeyword(app):
 			v.c.errorf(n.off, "app", "bad name %q: it is a Go keyword or \"main\", and the app name is a Go package name", app)
+		case app == "api":
+			v.c.errorf(n.off, "app", "bad name %q: the control script <app> and the client package's directory api/ would share the name", app)
+		case strings.HasSuffix(app, "_test"):
+			v.c.errorf(n.off, "app", "bad name %q: a Go package name ending in _test is a test package", app)
+		case len(app) > MaxNameLen:
+			v.c.errorf(n.off, "app", "name is %d characters (allowed: at most %d; it starts file names)", len(app), MaxNameLen)
 		default:
 			v.spec.App = app
 		}
@@ -201,6 +227,7 @@ func (v *validator) top(root *node) {
 		v.self(n)
 	}
 	v.mainNames()
+	v.localNames()
 }
 
 // protoNames collects the declared proto names first, so types may refer to protos
@@ -334,11 +361,11 @@ func (v *validator) fields(o obj, key, path string, protoNames map[string]bool, 
 				seenGo[f.GoName] = fpath + ".name"
 			}
 		}
-		ts, tn, tok := fo.str("type", allowedTypes(sortedKeys(protoNames)))
+		ts, tn, tok := fo.str("type", v.allowedTypes(protoNames))
 		if tok {
 			t, err := parseType(ts, protoNames)
 			if err != nil {
-				v.c.errorf(tn.off, fpath+".type", "bad type %q: %v (allowed: %s)", ts, err, allowedTypes(sortedKeys(protoNames)))
+				v.c.errorf(tn.off, fpath+".type", "bad type %q: %v (allowed: %s)", ts, err, v.allowedTypes(protoNames))
 				tok = false
 			}
 			f.Type = t
@@ -355,27 +382,34 @@ func (v *validator) fields(o obj, key, path string, protoNames map[string]bool, 
 // keyword, a generated identifier, a handler function called in the same scope, a
 // client's arguments struct (ArgsType), or another argument of the same API.
 func (v *validator) localNames() {
-	funcs := map[string]bool{"app": true, "register": true, "selfHandlers": true, "main": true}
+	handlers := map[string]bool{}
+	for _, a := range v.spec.Server.APIs {
+		handlers[a.GoName] = true
+	}
+	if s := v.spec.Self; s != nil {
+		handlers["Self"] = true
+		for _, g := range s.Groups {
+			handlers["Self"+g.GoName] = true
+		}
+	}
+	v.spec.importName = importName(v.spec.App, handlers)
+	funcs := map[string]bool{"app": true, "register": true, "selfHandlers": true, "initProcess": true, "main": true}
 	for _, a := range v.spec.Server.APIs {
 		funcs[a.GoName] = true
 		funcs[ArgsType(a.GoName)] = true
 	}
 	for _, a := range v.spec.Server.APIs {
+		// An argument may not take another argument's IDL name, nor a name chosen
+		// before it: both sets are this API's own, so the work is linear in all args.
+		own := map[string]bool{}
+		for _, o := range a.Args {
+			own[o.Name] = true
+		}
 		chosen := map[string]bool{}
-		for i, f := range a.Args {
-			taken := map[string]bool{}
-			for k := range funcs {
-				taken[k] = true
-			}
-			for k := range chosen {
-				taken[k] = true
-			}
-			for j, o := range a.Args {
-				if j != i {
-					taken[o.Name] = true
-				}
-			}
-			f.GoName = localName(f.Name, v.spec.App, taken)
+		for _, f := range a.Args {
+			f.GoName = localName(f.Name, v.spec.ImportName(), func(name string) bool {
+				return funcs[name] || chosen[name] || (name != f.Name && own[name])
+			})
 			chosen[f.GoName] = true
 		}
 	}
@@ -481,6 +515,9 @@ func (v *validator) server(n *node, protoNames map[string]bool) {
 			case !isName(name):
 				v.c.errorf(nn.off, path+".name", "bad name %q (allowed: an ASCII letter followed by letters, digits and _)", name)
 				nameOK = false
+			case len(name) > MaxNameLen:
+				v.c.errorf(nn.off, path+".name", "name is %d characters (allowed: at most %d; it may start a file name)", len(name), MaxNameLen)
+				nameOK = false
 			case seen[name] != "":
 				v.c.errorf(nn.off, path+".name", "duplicate API name %q (also %s)", name, seen[name])
 				nameOK = false
@@ -508,7 +545,6 @@ func (v *validator) server(n *node, protoNames map[string]bool) {
 			s.APIs = append(s.APIs, a)
 		}
 	}
-	v.localNames()
 }
 
 func (v *validator) ret(ao obj, path string, a *API, protoNames map[string]bool) bool {
@@ -529,7 +565,7 @@ func (v *validator) ret(ao obj, path string, a *API, protoNames map[string]bool)
 	case jString:
 		t, err := parseType(rn.str, protoNames)
 		if err != nil {
-			v.c.errorf(rn.off, path+".ret", "bad type %q: %v (allowed: %s; allowed types: %s)", rn.str, err, want, allowedTypes(sortedKeys(protoNames)))
+			v.c.errorf(rn.off, path+".ret", "bad type %q: %v (allowed: %s; allowed types: %s)", rn.str, err, want, v.allowedTypes(protoNames))
 			return false
 		}
 		a.Ret = Ret{Kind: RetTyped, Type: t}
@@ -593,6 +629,9 @@ func (v *validator) self(n *node) {
 			switch {
 			case !isGroupName(name):
 				v.c.errorf(nn.off, gpath+".group_name", "bad name %q (allowed: an ASCII letter followed by letters, digits, _ and -)", name)
+				nameOK = false
+			case len(name) > MaxNameLen:
+				v.c.errorf(nn.off, gpath+".group_name", "name is %d characters (allowed: at most %d; it is part of a file name)", len(name), MaxNameLen)
 				nameOK = false
 			case seen[name] != "":
 				v.c.errorf(nn.off, gpath+".group_name", "duplicate group name %q (also %s)", name, seen[name])

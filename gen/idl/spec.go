@@ -17,6 +17,8 @@ type Spec struct {
 	Server   Server
 	Self     *Self     // nil when self_server is absent
 	Warnings ErrorList // problems that do not stop generation
+
+	importName string // see ImportName
 }
 
 // Proto is a message struct.

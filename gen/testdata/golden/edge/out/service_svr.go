@@ -23,7 +23,17 @@ func app() service.App {
 	return service.App{
 		Name:     "service",
 		Register: register,
+		Init:     initProcess,
 		Self:     selfHandlers(),
+	}
+}
+
+// selfHandlers maps each custom self_server group to its handler, one file each
+// (service_self_a-b_handler.go, service_self_c_d_handler.go).
+func selfHandlers() map[string]workers.SelfFunc {
+	return map[string]workers.SelfFunc{
+		"a-b": SelfAB,
+		"c_d": SelfCD,
 	}
 }
 

@@ -4,62 +4,99 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/svrkit/svrkit/router"
 	"github.com/svrkit/svrkit/service"
+	"github.com/svrkit/svrkit/transport"
 	"github.com/svrkit/svrkit/workers"
 
 	servicepkg "example.com/svc/api/service"
 )
 
-// TestAPIs starts the service service in this process and calls every rpc API once through
-// the generated client with sample arguments. It checks that every call succeeds (no
-// transport, decoding or handler error) and logs each reply (go test -v shows them); it
-// asserts nothing about the values, so it keeps passing when you give the handlers real
-// work. Check your handlers' results in a test file of your own, with startTestService.
+// TestAPIs starts the service service in this process and calls every rpc API once over a
+// real connection with well-typed sample arguments: through the generated client, and
+// notifications (ret false) as requests, so that the server's reply shows they arrived.
+// It checks that every API is registered and reachable, and nothing about what the
+// handlers do: a handler's own error reply counts as reachable, so it passes for any
+// correct implementation. Test behaviour in files of your own, with startTestService.
 func TestAPIs(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cli := startTestService(t)
+	cli, addr := startTestServer(t)
+	raw, err := transport.Dial(ctx, addr, transport.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
 
 	t.Run("go", func(t *testing.T) {
 		got, err := cli.Go(ctx, servicepkg.Node{Type: nil, M: map[string]map[string]int64{"key": map[string]int64{"key": int64(1)}}, UserId: int64(1)}, []any{"testtest", int64(1)}, float64(1.5), "testtest")
-		if err != nil {
-			t.Fatalf("go: %v", err)
-		}
+		checkReached(t, "go", []string{"func", "ctx", "service", "err"}, err)
 		t.Logf("go returned %#v", got)
 	})
 
 	t.Run("n", func(t *testing.T) {
-		if err := cli.N(ctx); err != nil {
-			t.Fatalf("n: %v", err)
-		}
+		err := raw.Call(ctx, "n", nil)
+		checkReached(t, "n", nil, err)
 	})
 
 	t.Run("count", func(t *testing.T) {
 		got, err := cli.Count(ctx, int64(1))
-		if err != nil {
-			t.Fatalf("count: %v", err)
-		}
+		checkReached(t, "count", []string{"x"}, err)
 		t.Logf("count returned %#v", got)
 	})
 
 	t.Run("k", func(t *testing.T) {
 		got, err := cli.K(ctx, int64(1), "testtest", true)
-		if err != nil {
-			t.Fatalf("k: %v", err)
-		}
+		checkReached(t, "k", []string{"x", "Count", "register"}, err)
 		t.Logf("k returned %#v", got)
 	})
+}
+
+// checkReached fails t unless err shows that api's handler ran: no error, or the
+// handler's own error reply. An API that is not registered, arguments the server
+// could not decode, and transport errors fail.
+func checkReached(t *testing.T, api string, args []string, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	var se *transport.ServerError
+	if !errors.As(err, &se) {
+		t.Fatalf("%s: %v", api, err)
+	}
+	if se.Message == "'"+api+"' method not found" {
+		t.Fatalf("%s is not registered: %v", api, err)
+	}
+	bad := []string{fmt.Sprintf("expects %d params, got ", len(args))}
+	for i, a := range args {
+		bad = append(bad, fmt.Sprintf("arg %d (%s): ", i, a))
+	}
+	for _, prefix := range bad {
+		if strings.HasPrefix(se.Message, prefix) {
+			t.Fatalf("%s: the server could not decode the arguments: %v", api, err)
+		}
+	}
+	t.Logf("%s: reached; the handler returned an error: %v", api, err)
 }
 
 // startTestService starts the service service in this process (rpc server on 127.0.0.1 at a
 // free port, thread model, one of each self worker as a goroutine) and returns a client
 // connected to it. Both are stopped when the test ends.
 func startTestService(t testing.TB) *servicepkg.Client {
+	t.Helper()
+	cli, _ := startTestServer(t)
+	return cli
+}
+
+// startTestServer is startTestService that also returns the server's address.
+func startTestServer(t testing.TB) (*servicepkg.Client, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -93,5 +130,5 @@ func startTestService(t testing.TB) *servicepkg.Client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cli.Close() })
-	return cli
+	return cli, ln.Addr().String()
 }
