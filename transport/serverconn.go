@@ -35,6 +35,16 @@ type serverConn struct {
 	drainEnd  time.Time // set before draining is stored
 	nread     uint64    // messages read
 	drainSeen uint64    // nread when the read deadline was last moved
+
+	// Published by connReader for the sweeper (see Server.sweepOnce).
+	partial atomic.Int64  // bytes of the message being read, charged to Server.buf
+	msgs    atomic.Uint64 // nread at the last read
+	reading atomic.Bool   // the read loop waits for bytes (not dispatching)
+
+	// Sweeper only.
+	seenMsgs     uint64
+	quietSince   time.Time // since when no message arrived and nothing ran
+	partialSince time.Time // since when the partial message is pending (zero: none)
 }
 
 // Inline dispatch: a call runs on the read loop (no goroutine hop) when its
@@ -71,7 +81,8 @@ func (m *method) record(d time.Duration) {
 }
 
 func newServerConn(s *Server, nc net.Conn) *serverConn {
-	c := &serverConn{s: s, nc: nc, dec: codec.NewDecoder(nc, s.opts.Limits), slots: make(chan struct{}, s.opts.MaxConnInFlight), room: make(chan struct{}, 1)}
+	c := &serverConn{s: s, nc: nc, slots: make(chan struct{}, s.opts.MaxConnInFlight), room: make(chan struct{}, 1), quietSince: time.Now()}
+	c.dec = codec.NewDecoder(connReader{c}, s.opts.Limits)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.hctx, c.hcancel = context.WithCancel(c.ctx)
 	c.w.conn = nc
@@ -96,8 +107,17 @@ type job struct {
 
 var jobPool = sync.Pool{New: func() any { return new(job) }}
 
+// serve runs the read loop, then gives up its bytes in the buffer bound and
+// its reference.
+func (c *serverConn) serve() {
+	c.readLoop()
+	c.charge(0)
+	c.release()
+}
+
 // readLoop reads messages and dispatches them (see inlineMinCalls for when
-// a call runs inline on this goroutine rather than in its own).
+// a call runs inline on this goroutine rather than in its own) until the
+// connection stops being read.
 func (c *serverConn) readLoop() {
 	s := c.s
 	var m codec.Message
@@ -116,7 +136,6 @@ func (c *serverConn) readLoop() {
 				continue
 			}
 			c.readFailed(err)
-			c.release()
 			return
 		}
 		c.nread++
@@ -127,10 +146,15 @@ func (c *serverConn) readLoop() {
 		s.calls.Add(1)
 		h := s.handlers[m.Method]
 		if h == nil {
-			if m.Kind == codec.Request {
+			switch {
+			case m.Method == PingMethod:
+				if m.Kind == codec.Request {
+					c.respond(m.ID, m.Method, nil, nil)
+				}
+			case m.Kind == codec.Request:
 				c.respond(m.ID, m.Method, nil, fmt.Errorf("'%s' method not found", m.Method))
-			} else {
-				s.log.Debug("transport: notification for unknown method", "method", m.Method)
+			default:
+				c.notifyFailed(m.Method, "method not found")
 			}
 			continue
 		}
@@ -141,7 +165,6 @@ func (c *serverConn) readLoop() {
 		// (and, through the write queue, the connection) themselves.
 		inline := h.inlineOK()
 		if !inline && !c.takeSlot(&corked) {
-			c.release()
 			return
 		}
 		select {
@@ -158,17 +181,12 @@ func (c *serverConn) readLoop() {
 			if inline {
 				ok, alive := c.waitSlot(m.Kind, m.ID, m.Method)
 				if !alive {
-					c.release()
 					return
 				}
 				if !ok {
 					continue
 				}
 				break
-			}
-			if inline && !c.takeSlot(&corked) {
-				c.release()
-				return
 			}
 			if s.queued.Add(1) > int64(s.opts.MaxQueue) {
 				s.queued.Add(-1)
@@ -298,7 +316,7 @@ func (j *job) run() {
 	if j.kind == codec.Request {
 		c.respond(j.id, j.method, res, err)
 	} else if err != nil {
-		c.s.log.Debug("transport: notification handler failed", "method", j.method, "err", err)
+		c.notifyFailed(j.method, errorMessage(j.method, err))
 	}
 	if j.slot {
 		<-c.slots
@@ -365,6 +383,13 @@ func (c *serverConn) respond(id uint32, method string, res any, err error) {
 		c.w.buf = c.w.buf[:n]
 	}
 	_ = c.w.commit(false)
+}
+
+// notifyFailed records a notification that failed: there is no caller to
+// tell, so it is counted and logged (rate-limited).
+func (c *serverConn) notifyFailed(method, why string) {
+	c.s.notifyFailed.Add(1)
+	c.s.warn("transport: notification failed", "method", method, "remote", c.nc.RemoteAddr(), "err", why)
 }
 
 // readFailed handles the end of the read side.
