@@ -58,11 +58,17 @@ func (r connReader) Read(p []byte) (int, error) {
 	c.msgs.Store(c.nread)
 	c.reading.Store(true)
 	defer c.reading.Store(false)
-	if c.s.buf.over(held) {
-		if held >= smallPartial && !c.waitRoom(held) {
+	if b := &c.s.buf; b.max > 0 {
+		if b.over(held) && held >= smallPartial && !c.waitRoom(held) {
 			return 0, errMessageTimeout
 		}
-		p = p[:min(len(p), smallPartial)]
+		// Read no more than the room left (at least smallPartial); in the
+		// middle of a message, reserve that room while reading, so that
+		// connections reading at once do not overshoot the bound.
+		p = p[:min(int64(len(p)), max(b.max-b.total.Load(), smallPartial))]
+		if held > 0 {
+			c.charge(held + int64(len(p)))
+		}
 	}
 	n, err := c.nc.Read(p)
 	c.charge(held + int64(n))
@@ -160,7 +166,7 @@ func (s *Server) sweepOnce(now time.Time) {
 	s.mu.Unlock()
 	for _, c := range late {
 		s.timedOut.Add(1)
-		s.warn("transport: closing connection: message not completed in time", "remote", c.nc.RemoteAddr(),
+		s.warn(&s.connWarns, "transport: closing connection: message not completed in time", "remote", c.nc.RemoteAddr(),
 			"timeout", s.opts.MessageTimeout, "buffered", c.partial.Load())
 		c.closeHard(errMessageTimeout)
 	}
@@ -171,9 +177,9 @@ func (s *Server) sweepOnce(now time.Time) {
 	}
 }
 
-// warnPerSecond bounds the warnings a Server logs per second about what
-// clients do (failed notifications, timeouts, refused connections), so a flood
-// cannot fill the disk; the next line logged says how many were suppressed.
+// warnPerSecond bounds the warnings a Server logs per second of each kind
+// (failed notifications; connections timed out or refused), so a flood cannot
+// fill the disk; the next line logged says how many were suppressed.
 const warnPerSecond = 10
 
 // logLimiter is a per-second budget of log lines.
@@ -202,9 +208,9 @@ func (l *logLimiter) allow(now time.Time) (bool, int) {
 	return true, sup
 }
 
-// warn logs at Warn level within warnPerSecond.
-func (s *Server) warn(msg string, args ...any) {
-	ok, sup := s.warnings.allow(time.Now())
+// warn logs at Warn level within l's warnPerSecond.
+func (s *Server) warn(l *logLimiter, msg string, args ...any) {
+	ok, sup := l.allow(time.Now())
 	if !ok {
 		return
 	}

@@ -150,10 +150,10 @@ type Server struct {
 	idleShut     atomic.Int64
 	notifyFailed atomic.Int64
 
-	buf      bufferBound   // MaxBufferedBytes
-	sweeping bool          // the sweeper runs (under mu)
-	stop     chan struct{} // closed by beginShutdown: stops the sweeper
-	warnings logLimiter
+	buf                    bufferBound   // MaxBufferedBytes
+	sweeping               bool          // the sweeper runs (under mu)
+	stop                   chan struct{} // closed by beginShutdown: stops the sweeper
+	notifyWarns, connWarns logLimiter
 }
 
 // NewServer returns a Server with opts.
@@ -265,7 +265,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			// Refused cheaply: no goroutine, no buffer; the open ones keep working.
 			nc.Close()
 			s.refused.Add(1)
-			s.warn("transport: connection refused: max_conns open", "max", max, "remote", nc.RemoteAddr())
+			s.warn(&s.connWarns, "transport: connection refused: max_conns open", "max", max, "remote", nc.RemoteAddr())
 			continue
 		}
 		s.startConn(nc)

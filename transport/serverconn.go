@@ -389,7 +389,7 @@ func (c *serverConn) respond(id uint32, method string, res any, err error) {
 // tell, so it is counted and logged (rate-limited).
 func (c *serverConn) notifyFailed(method, why string) {
 	c.s.notifyFailed.Add(1)
-	c.s.warn("transport: notification failed", "method", method, "remote", c.nc.RemoteAddr(), "err", why)
+	c.s.warn(&c.s.notifyWarns, "transport: notification failed", "method", method, "remote", c.nc.RemoteAddr(), "err", why)
 }
 
 // readFailed handles the end of the read side.
