@@ -7,8 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -276,5 +278,49 @@ func TestNotifyFailuresLogged(t *testing.T) {
 	out = logBuf.String()
 	if n := strings.Count(out, "notification failed"); n > 2*warnPerSecond {
 		t.Errorf("%d lines logged for %d failed notifications in about a second", n, 3+flood)
+	}
+}
+
+// emfileListener fails its first n Accepts with EMFILE, as a process out of
+// file descriptors does.
+type emfileListener struct {
+	net.Listener
+	n     int
+	calls []time.Time
+}
+
+func (l *emfileListener) Accept() (net.Conn, error) {
+	l.calls = append(l.calls, time.Now())
+	if len(l.calls) <= l.n {
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+// TestAcceptEMFILEBacksOff: accept failing with EMFILE does not spin: Serve
+// waits before each retry (5 ms, doubling) and serves once it succeeds.
+func TestAcceptEMFILEBacksOff(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	el := &emfileListener{Listener: ln, n: 4}
+	s := NewServer(ServerOptions{})
+	s.Register("echo", func(ctx context.Context, params []byte) (any, error) { return "ok", nil })
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(el) }()
+	c := dial(t, ln.Addr().String())
+	var got string
+	if err := c.Call(context.Background(), "echo", &got); err != nil || got != "ok" {
+		t.Fatalf("echo after EMFILE: %q %v", got, err)
+	}
+	s.Close()
+	if err := <-served; !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Serve: %v", err)
+	}
+	for i, want := 1, 5*time.Millisecond; i <= el.n; i, want = i+1, 2*want {
+		if d := el.calls[i].Sub(el.calls[i-1]); d < want {
+			t.Errorf("accept retry %d after %v, want >= %v", i, d, want)
+		}
 	}
 }
