@@ -42,6 +42,26 @@ func attackProfile() attackSize {
 		partials: 300, msgSize: 1_000_010, timeout: 2 * time.Second, slow: 100, capConns: 300, maxConns: 200, rssBound: 96 << 10}
 }
 
+// attackers runs attack on n connections at once and returns on how many it
+// saw the server close the connection (attack's result).
+func attackers(t *testing.T, addr string, n int, attack func(c net.Conn) bool) int64 {
+	var closed atomic.Int64
+	var wg sync.WaitGroup
+	for range n {
+		c := dialRaw(t, addr)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close()
+			if attack(c) {
+				closed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return closed.Load()
+}
+
 // closedWithin reads c until the server closes it, at most limit; it tells
 // whether the server closed it.
 func closedWithin(c net.Conn, limit time.Duration) bool {
@@ -56,46 +76,28 @@ func TestAttacks(t *testing.T) {
 	s := newSvr(t, "thread", 8, "")
 	s.writeConf(strings.Replace(readFile(t, s.conf), "worker_sum=8\n", "worker_sum=8\n"+a.conf, 1))
 	pid := s.start()
-	dial := func() net.Conn {
-		c, err := net.DialTimeout("tcp", s.addr, 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
 
 	t.Run("partial requests", func(t *testing.T) {
 		req := request(t, "echo", strings.Repeat("p", a.msgSize-10)) // a.msgSize bytes
 		pr := startProbe(t, s.addr)
 		before := rssKiB(pid)
 		rs := sampleRSS(pid)
-		var closed atomic.Int64
-		var wg sync.WaitGroup
-		for range a.partials {
-			c := dial()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				c.SetWriteDeadline(time.Now().Add(a.timeout + 10*time.Second))
-				if _, err := c.Write(req[:len(req)-10]); err != nil && !errors.Is(err, io.EOF) && !strings.Contains(err.Error(), "reset") && !strings.Contains(err.Error(), "broken pipe") {
-					return // timed out: the server neither read nor closed it
-				}
-				if closedWithin(c, a.timeout+5*time.Second) {
-					closed.Add(1)
-				}
-			}()
-		}
-		wg.Wait()
+		closed := attackers(t, s.addr, a.partials, func(c net.Conn) bool {
+			c.SetWriteDeadline(time.Now().Add(a.timeout + 10*time.Second))
+			if _, err := c.Write(req[:len(req)-10]); err != nil && !errors.Is(err, io.EOF) && !strings.Contains(err.Error(), "reset") && !strings.Contains(err.Error(), "broken pipe") {
+				return false // timed out: the server neither read nor closed it
+			}
+			return closedWithin(c, a.timeout+5*time.Second)
+		})
 		peak := rs.end()
 		tl := pr.end()
 		t.Logf("FIGURE partial requests: %d connections each sending %d bytes of a %d-byte request: server RSS %d KiB before, peak %d KiB (+%d KiB); %d closed by message_timeout; probe: %s",
-			a.partials, len(req)-10, len(req), before, peak, peak-before, closed.Load(), tl)
+			a.partials, len(req)-10, len(req), before, peak, peak-before, closed, tl)
 		if peak-before > memSlack*a.rssBound {
 			t.Errorf("server RSS grew by %d KiB (bound %d KiB)", peak-before, memSlack*a.rssBound)
 		}
-		if closed.Load() != int64(a.partials) {
-			t.Errorf("%d of %d stalled connections closed by the server", closed.Load(), a.partials)
+		if closed != int64(a.partials) {
+			t.Errorf("%d of %d stalled connections closed by the server", closed, a.partials)
 		}
 		if tl.failed.Load() != 0 || tl.acked.Load() == 0 {
 			t.Errorf("probe suffered: %s", tl)
@@ -106,35 +108,22 @@ func TestAttacks(t *testing.T) {
 		req := request(t, "echo", strings.Repeat("s", 100))
 		pr := startProbe(t, s.addr)
 		begin := time.Now()
-		var closed atomic.Int64
-		var wg sync.WaitGroup
-		for range a.slow {
-			c := dial()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				for i := range req {
-					if time.Since(begin) > a.timeout+5*time.Second {
-						return // never closed
-					}
-					if _, err := c.Write(req[i : i+1]); err != nil {
-						closed.Add(1)
-						return
-					}
-					if closedWithin(c, time.Second) {
-						closed.Add(1)
-						return
-					}
+		closed := attackers(t, s.addr, a.slow, func(c net.Conn) bool {
+			for i := range req {
+				if time.Since(begin) > a.timeout+5*time.Second {
+					return false // never closed
 				}
-			}()
-		}
-		wg.Wait()
+				if _, err := c.Write(req[i : i+1]); err != nil || closedWithin(c, time.Second) {
+					return true
+				}
+			}
+			return false
+		})
 		tl := pr.end()
 		t.Logf("FIGURE slowloris: %d connections at 1 byte/s: %d closed by the server within %v; probe: %s",
-			a.slow, closed.Load(), time.Since(begin).Round(time.Second), tl)
-		if closed.Load() != int64(a.slow) {
-			t.Errorf("%d of %d slowloris connections closed", closed.Load(), a.slow)
+			a.slow, closed, time.Since(begin).Round(time.Second), tl)
+		if closed != int64(a.slow) {
+			t.Errorf("%d of %d slowloris connections closed", closed, a.slow)
 		}
 		if tl.failed.Load() != 0 || tl.acked.Load() == 0 {
 			t.Errorf("probe suffered: %s", tl)
@@ -189,11 +178,7 @@ func capAttack(t *testing.T, addr string, n, max int, exact bool) {
 		}
 	}()
 	for range n {
-		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-		if err != nil {
-			t.Fatalf("connection %d: %v", len(conns), err)
-		}
-		conns = append(conns, c)
+		conns = append(conns, dialRaw(t, addr))
 	}
 	// A held connection answers ping; a refused one is closed.
 	refused := 0
