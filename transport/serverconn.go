@@ -482,22 +482,25 @@ func (c *serverConn) enqueue(j *job) bool {
 }
 
 // awaitSlot waits for a handler slot for the enqueued j: true when taken;
-// false when j was shed after QueueTimeout or gone was closed first.
+// false when gone was closed first or, for a request, QueueTimeout passed
+// (j is answered "server busy"). A notification waits without a time limit.
 func (c *serverConn) awaitSlot(j *job, gone <-chan struct{}) bool {
 	s := c.s
-	defer s.queued.Add(-1)
 	var timeout <-chan time.Time
-	if s.opts.QueueTimeout > 0 {
+	if s.opts.QueueTimeout > 0 && j.kind == codec.Request {
 		t := time.NewTimer(s.opts.QueueTimeout)
 		defer t.Stop()
 		timeout = t.C
 	}
 	select {
 	case s.sem <- struct{}{}:
+		s.queued.Add(-1)
 		return true
 	case <-timeout:
+		s.queued.Add(-1)
 		c.shed(j, "waited "+s.opts.QueueTimeout.String()+" for a handler slot")
 	case <-gone:
+		s.queued.Add(-1)
 	}
 	return false
 }
