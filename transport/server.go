@@ -68,7 +68,8 @@ type ServerOptions struct {
 	WriteTimeout time.Duration
 	// MessageTimeout closes a connection that has not completed a message this
 	// long after it began sending it (a partial frame left pending, a slowloris
-	// client). It is checked every few seconds, not per message (see sweepTick).
+	// client). One ticker per server checks it every min(1s, MessageTimeout/8),
+	// with no timer per message, so it fires up to that much late.
 	// 0 means DefaultMessageTimeout; a negative value means no limit.
 	MessageTimeout time.Duration
 	// IdleTimeout closes a connection that has sent nothing, has nothing in
