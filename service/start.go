@@ -155,12 +155,16 @@ func (r *Running) stop(ctx context.Context) error {
 // (zero values keep the transport's defaults). maxConcurrent 0 means the default.
 func serverOptions(rc workers.RPCConfig, maxConcurrent int, log *slog.Logger) transport.ServerOptions {
 	return transport.ServerOptions{
-		MaxConcurrent:   maxConcurrent,
-		Logger:          log,
-		MaxQueue:        rc.MaxQueue,
-		QueueTimeout:    rc.QueueTimeout,
-		MaxConnInFlight: rc.MaxConnInFlight,
-		WriteTimeout:    rc.WriteTimeout,
-		Limits:          codec.Limits{MaxMessageSize: rc.MaxMessageSize},
+		MaxConcurrent:    maxConcurrent,
+		Logger:           log,
+		MaxQueue:         rc.MaxQueue,
+		QueueTimeout:     rc.QueueTimeout,
+		MaxConnInFlight:  rc.MaxConnInFlight,
+		WriteTimeout:     rc.WriteTimeout,
+		MessageTimeout:   rc.MessageTimeout,
+		IdleTimeout:      rc.IdleTimeout,
+		MaxConns:         rc.MaxConns,
+		MaxBufferedBytes: rc.MaxBufferedBytes,
+		Limits:           codec.Limits{MaxMessageSize: rc.MaxMessageSize},
 	}
 }

@@ -15,6 +15,11 @@ import (
 // A Client that receives it drains the connection (see Client.Draining).
 const GoAwayMethod = "$svrkit.goaway"
 
+// PingMethod is a request [0, id, "$svrkit.ping", []] that a Server answers
+// itself, with a nil result and no handler: a health probe that needs an
+// answer from the serving process, not just an accepted connection.
+const PingMethod = "$svrkit.ping"
+
 var (
 	// ErrDraining is wrapped (with ErrNotSent) by errors of calls refused
 	// because the server said GoAwayMethod on the connection: the request was

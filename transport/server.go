@@ -66,6 +66,30 @@ type ServerOptions struct {
 	// for this long (a client that sends requests but never reads its responses).
 	// 0 means DefaultWriteTimeout; a negative value means no limit.
 	WriteTimeout time.Duration
+	// MessageTimeout closes a connection that has not completed a message this
+	// long after it began sending it (a partial frame left pending, a slowloris
+	// client). One ticker per server checks it every min(1s, MessageTimeout/8),
+	// with no timer per message, so it fires up to that much late.
+	// 0 means DefaultMessageTimeout; a negative value means no limit.
+	MessageTimeout time.Duration
+	// IdleTimeout closes a connection that has sent nothing, has nothing in
+	// flight and no partial message for this long; it is first sent a
+	// GoAwayMethod notification and drained as in Shutdown, so a pooled client
+	// moves to a new connection without losing a request in flight.
+	// 0 means DefaultIdleTimeout; a negative value means no limit.
+	IdleTimeout time.Duration
+	// MaxConns bounds the open connections. A connection accepted beyond it is
+	// closed at once (counted in ServerStats.Refused); those open keep working.
+	// 0 means DefaultMaxConns; a negative value means no limit.
+	MaxConns int
+	// MaxBufferedBytes bounds the bytes of partial (not yet complete) requests
+	// buffered over all connections. Beyond it a connection holding a partial
+	// message of 4 KiB or more stops being read (others read on, 4 KiB at a
+	// time) until the total drops; one that stays stopped is closed by
+	// MessageTimeout. A connection holding all the buffered bytes itself always
+	// reads on, so one message up to Limits.MaxMessageSize always completes.
+	// 0 means DefaultMaxBufferedBytes; a negative value means no limit.
+	MaxBufferedBytes int64
 }
 
 // Defaults for ServerOptions' zero values.
@@ -75,8 +99,12 @@ const (
 	DefaultDrainGrace      = 100 * time.Millisecond
 	// DrainMaxFactor bounds how long Shutdown keeps reading a busy connection,
 	// in units of DrainGrace.
-	DrainMaxFactor      = 20
-	DefaultWriteTimeout = 30 * time.Second
+	DrainMaxFactor          = 20
+	DefaultWriteTimeout     = 30 * time.Second
+	DefaultMessageTimeout   = 30 * time.Second
+	DefaultIdleTimeout      = 10 * time.Minute
+	DefaultMaxConns         = 20000
+	DefaultMaxBufferedBytes = 64 << 20
 )
 
 // BusyMessage starts the error string of a request shed by MaxQueue or QueueTimeout.
@@ -89,6 +117,13 @@ type ServerStats struct {
 	Calls    int64 // requests and notifications dispatched since start
 	Queued   int64 // requests waiting for a handler slot
 	Shed     int64 // requests answered "server busy" (and notifications dropped) since start
+	Refused  int64 // connections closed at accept because MaxConns were open, since start
+	TimedOut int64 // connections closed by MessageTimeout, since start
+	IdleShut int64 // connections told to go away by IdleTimeout, since start
+	Buffered int64 // bytes of partial requests buffered now (MaxBufferedBytes)
+	// NotifyFailed counts failed notifications since start: the handler
+	// returned an error (bad params included) or the method is unknown.
+	NotifyFailed int64
 }
 
 // Server serves registered handlers over msgpack-rpc. Register before Serve;
@@ -106,11 +141,20 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	conns     map[*serverConn]struct{}
 
-	nconns   atomic.Int64
-	inflight atomic.Int64
-	calls    atomic.Int64
-	queued   atomic.Int64
-	shed     atomic.Int64
+	nconns       atomic.Int64
+	inflight     atomic.Int64
+	calls        atomic.Int64
+	queued       atomic.Int64
+	shed         atomic.Int64
+	refused      atomic.Int64
+	timedOut     atomic.Int64
+	idleShut     atomic.Int64
+	notifyFailed atomic.Int64
+
+	buf                    bufferBound   // MaxBufferedBytes
+	sweeping               bool          // the sweeper runs (under mu)
+	stop                   chan struct{} // closed by beginShutdown: stops the sweeper
+	notifyWarns, connWarns logLimiter
 }
 
 // NewServer returns a Server with opts.
@@ -133,6 +177,10 @@ func NewServer(opts ServerOptions) *Server {
 	if opts.WriteTimeout == 0 {
 		opts.WriteTimeout = DefaultWriteTimeout
 	}
+	opts.MessageTimeout = orDefault(opts.MessageTimeout, DefaultMessageTimeout)
+	opts.IdleTimeout = orDefault(opts.IdleTimeout, DefaultIdleTimeout)
+	opts.MaxConns = int(orDefault(int64(opts.MaxConns), DefaultMaxConns))
+	opts.MaxBufferedBytes = orDefault(opts.MaxBufferedBytes, DefaultMaxBufferedBytes)
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -144,7 +192,20 @@ func NewServer(opts ServerOptions) *Server {
 		sem:       make(chan struct{}, opts.MaxConcurrent),
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*serverConn]struct{}),
+		buf:       bufferBound{max: opts.MaxBufferedBytes, room: make(chan struct{})},
+		stop:      make(chan struct{}),
 	}
+}
+
+// orDefault maps an option's 0 to def and a negative value (no limit) to 0.
+func orDefault[T ~int64](v, def T) T {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
 }
 
 // Register installs h for the method name. Call it before Serve; a later Register for
@@ -156,7 +217,8 @@ func (s *Server) Register(name string, h Handler) {
 // Stats returns the current counters.
 func (s *Server) Stats() ServerStats {
 	return ServerStats{Conns: s.nconns.Load(), InFlight: s.inflight.Load(), Calls: s.calls.Load(),
-		Queued: s.queued.Load(), Shed: s.shed.Load()}
+		Queued: s.queued.Load(), Shed: s.shed.Load(), Refused: s.refused.Load(), TimedOut: s.timedOut.Load(),
+		IdleShut: s.idleShut.Load(), Buffered: s.buf.total.Load(), NotifyFailed: s.notifyFailed.Load()}
 }
 
 // Serve accepts connections on ln until Shutdown or Close (then it returns
@@ -169,6 +231,10 @@ func (s *Server) Serve(ln net.Listener) error {
 		return ErrServerClosed
 	}
 	s.listeners[ln] = struct{}{}
+	if !s.sweeping && (s.opts.MessageTimeout > 0 || s.opts.IdleTimeout > 0) {
+		s.sweeping = true
+		go s.sweep()
+	}
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
@@ -196,6 +262,13 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		backoff = 0
+		if max := s.opts.MaxConns; max > 0 && s.nconns.Load() >= int64(max) {
+			// Refused cheaply: no goroutine, no buffer; the open ones keep working.
+			nc.Close()
+			s.refused.Add(1)
+			s.warn(&s.connWarns, "transport: connection refused: max_conns open", "max", max, "remote", nc.RemoteAddr())
+			continue
+		}
 		s.startConn(nc)
 	}
 }
@@ -218,7 +291,7 @@ func (s *Server) startConn(nc net.Conn) {
 	s.conns[c] = struct{}{}
 	s.nconns.Add(1)
 	s.mu.Unlock()
-	go c.readLoop()
+	go c.serve()
 	if goaway {
 		go c.sendGoAway()
 	}
@@ -281,6 +354,7 @@ func (s *Server) beginShutdown(goaway bool) []*serverConn {
 		return nil
 	}
 	s.shutting, s.goaway = true, goaway
+	close(s.stop)
 	for ln := range s.listeners {
 		ln.Close()
 	}

@@ -31,10 +31,21 @@ type serverConn struct {
 	draining atomic.Bool
 	closed   atomic.Bool
 
-	// Read loop only, while draining (see keepDraining).
+	// Read loop only (drainEnd, drainSeen: while draining, see keepDraining).
 	drainEnd  time.Time // set before draining is stored
 	nread     uint64    // messages read
 	drainSeen uint64    // nread when the read deadline was last moved
+	corked    bool      // responses of a batch of inline calls are held (see next)
+
+	// Published by connReader for the sweeper (see Server.sweepOnce).
+	partial atomic.Int64  // bytes of the message being read, charged to Server.buf
+	msgs    atomic.Uint64 // nread at the last read
+	reading atomic.Bool   // the read loop waits for bytes (not dispatching)
+
+	// Sweeper only.
+	seenMsgs     uint64
+	quietSince   time.Time // since when no message arrived and nothing ran
+	partialSince time.Time // since when the partial message is pending (zero: none)
 }
 
 // Inline dispatch: a call runs on the read loop (no goroutine hop) when its
@@ -71,7 +82,8 @@ func (m *method) record(d time.Duration) {
 }
 
 func newServerConn(s *Server, nc net.Conn) *serverConn {
-	c := &serverConn{s: s, nc: nc, dec: codec.NewDecoder(nc, s.opts.Limits), slots: make(chan struct{}, s.opts.MaxConnInFlight), room: make(chan struct{}, 1)}
+	c := &serverConn{s: s, nc: nc, slots: make(chan struct{}, s.opts.MaxConnInFlight), room: make(chan struct{}, 1), quietSince: time.Now()}
+	c.dec = codec.NewDecoder(connReader{c}, s.opts.Limits)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.hctx, c.hcancel = context.WithCancel(c.ctx)
 	c.w.conn = nc
@@ -96,115 +108,143 @@ type job struct {
 
 var jobPool = sync.Pool{New: func() any { return new(job) }}
 
-// readLoop reads messages and dispatches them (see inlineMinCalls for when
-// a call runs inline on this goroutine rather than in its own).
+// serve runs the read loop, then gives up its bytes in the buffer bound and
+// its reference.
+func (c *serverConn) serve() {
+	c.readLoop()
+	c.charge(0)
+	c.release()
+}
+
+// readLoop reads messages and dispatches them until the connection stops
+// being read.
 func (c *serverConn) readLoop() {
-	s := c.s
 	var m codec.Message
-	corked := false
 	for {
-		if corked && !c.dec.Ready() {
-			c.w.uncork() // the batch is done: one write for its responses
-			corked = false
-		}
-		if err := c.dec.Next(&m); err != nil {
-			if corked {
-				c.w.uncork()
-				corked = false
-			}
-			if c.draining.Load() && c.keepDraining(err) {
-				continue
-			}
+		if err := c.next(&m); err != nil {
 			c.readFailed(err)
-			c.release()
 			return
 		}
-		c.nread++
-		if m.Kind == codec.Response {
-			s.log.Debug("transport: ignoring response sent to server", "remote", c.nc.RemoteAddr())
-			continue
-		}
-		s.calls.Add(1)
-		h := s.handlers[m.Method]
-		if h == nil {
-			if m.Kind == codec.Request {
-				c.respond(m.ID, m.Method, nil, fmt.Errorf("'%s' method not found", m.Method))
-			} else {
-				s.log.Debug("transport: notification for unknown method", "method", m.Method)
-			}
-			continue
-		}
-		// A call that will run in its own goroutine (not proven fast, or waiting for
-		// a handler slot) takes a connection slot first: per connection at most
-		// MaxConnInFlight such calls and maxConnPendingBytes of their params; beyond
-		// either this loop stops reading the connection. Inline calls block the loop
-		// (and, through the write queue, the connection) themselves.
-		inline := h.inlineOK()
-		if !inline && !c.takeSlot(&corked) {
-			c.release()
+		if !c.dispatch(&m) {
 			return
 		}
-		select {
-		case s.sem <- struct{}{}:
-		default:
-			// Every handler slot is busy. A call of a proven-fast method waits right
-			// here, blocking this loop (backpressure: no goroutine, no copy), within
-			// MaxQueue and QueueTimeout; anything else waits in its own goroutine (so
-			// this loop keeps reading and sees the peer go), within MaxQueue, or is shed.
-			if corked {
-				c.w.uncork()
-				corked = false
-			}
-			if inline {
-				ok, alive := c.waitSlot(m.Kind, m.ID, m.Method)
-				if !alive {
-					c.release()
-					return
-				}
-				if !ok {
-					continue
-				}
-				break
-			}
-			if inline && !c.takeSlot(&corked) {
-				c.release()
-				return
-			}
-			if s.queued.Add(1) > int64(s.opts.MaxQueue) {
-				s.queued.Add(-1)
-				c.shed(m.Kind, m.ID, m.Method, "queue full")
-				<-c.slots
-				continue
-			}
-			j := jobPool.Get().(*job)
-			j.c, j.h, j.method, j.id, j.kind, j.slot = c, h, m.Method, m.ID, m.Kind, true
-			j.buf = append(j.buf[:0], m.Params...)
-			j.params = j.buf
-			c.refs.Add(1)
-			j.pend = len(j.buf)
-			c.addPending(j.pend)
-			go j.waitAndRun()
-			continue
-		}
-		j := jobPool.Get().(*job)
-		j.c, j.h, j.method, j.id, j.kind, j.slot = c, h, m.Method, m.ID, m.Kind, !inline
-		c.refs.Add(1)
-		s.inflight.Add(1)
-		if inline {
-			if !corked && c.dec.Ready() {
-				c.w.cork()
-				corked = true
-			}
-			j.params = m.Params // nobody reads until it returns
-			j.run()
-			continue
-		}
-		j.buf = append(j.buf[:0], m.Params...)
-		j.params = j.buf
-		j.pend = len(j.buf)
-		c.addPending(j.pend)
-		go j.run()
 	}
+}
+
+// next reads the next message. Responses corked for a batch of inline calls
+// are written when the batch ends (no complete message buffered); a read
+// error of a draining connection that keepDraining accepts is not returned.
+func (c *serverConn) next(m *codec.Message) error {
+	for {
+		if c.corked && !c.dec.Ready() {
+			c.uncork()
+		}
+		err := c.dec.Next(m)
+		if err == nil {
+			c.nread++
+			return nil
+		}
+		c.uncork()
+		if !c.draining.Load() || !c.keepDraining(err) {
+			return err
+		}
+	}
+}
+
+// dispatch runs or queues one message; false when the connection closes
+// (stop reading). A call runs inline on the read loop when its method has
+// proven fast (see inlineMinCalls), else in its own goroutine, which first
+// takes a connection slot (MaxConnInFlight, maxConnPendingBytes: beyond
+// either this loop stops reading). When every handler slot is busy, the call
+// waits for one within MaxQueue and QueueTimeout: inline on the read loop
+// (backpressure: no goroutine, no copy), else in its goroutine (so the loop
+// keeps reading and sees the peer go).
+func (c *serverConn) dispatch(m *codec.Message) bool {
+	s := c.s
+	if m.Kind == codec.Response {
+		s.log.Debug("transport: ignoring response sent to server", "remote", c.nc.RemoteAddr())
+		return true
+	}
+	s.calls.Add(1)
+	h := s.handlers[m.Method]
+	if h == nil {
+		c.noHandler(m)
+		return true
+	}
+	inline := h.inlineOK()
+	if !inline && !c.takeSlot() {
+		return false
+	}
+	j := c.newJob(h, m, !inline)
+	select {
+	case s.sem <- struct{}{}:
+	default:
+		c.uncork()
+		if !c.enqueue(j) {
+			j.finish()
+			return true
+		}
+		if !inline {
+			go j.waitAndRun()
+			return true
+		}
+		if !c.awaitSlot(j, c.ctx.Done()) {
+			j.finish()
+			return true // when the connection is closing the next read fails
+		}
+	}
+	if !inline {
+		go j.run()
+		return true
+	}
+	if !c.corked && c.dec.Ready() {
+		c.w.cork()
+		c.corked = true
+	}
+	j.run()
+	return true
+}
+
+// noHandler answers a message for a method without a handler: PingMethod,
+// or "method not found".
+func (c *serverConn) noHandler(m *codec.Message) {
+	switch {
+	case m.Method == PingMethod:
+		if m.Kind == codec.Request {
+			c.respond(m.ID, m.Method, nil, nil)
+		}
+	case m.Kind == codec.Request:
+		c.respond(m.ID, m.Method, nil, fmt.Errorf("'%s' method not found", m.Method))
+	default:
+		c.notifyFailed(m.Method, "method not found")
+	}
+}
+
+// uncork writes the responses held for a batch of inline calls.
+func (c *serverConn) uncork() {
+	if c.corked {
+		c.w.uncork()
+		c.corked = false
+	}
+}
+
+// newJob makes the job for a call of h. own: it runs in its own goroutine,
+// holds a connection slot (taken by takeSlot) and a copy of the params counted
+// in the pending bytes; otherwise params alias the decoder's buffer, read only
+// until the inline call returns.
+func (c *serverConn) newJob(h *method, m *codec.Message, own bool) *job {
+	j := jobPool.Get().(*job)
+	j.c, j.h, j.method, j.id, j.kind, j.slot = c, h, m.Method, m.ID, m.Kind, own
+	c.refs.Add(1)
+	if !own {
+		j.params = m.Params
+		return j
+	}
+	j.buf = append(j.buf[:0], m.Params...)
+	j.params = j.buf
+	j.pend = len(j.buf)
+	c.addPending(j.pend)
+	return j
 }
 
 // startDrain marks the connection draining (Shutdown began): its read loop
@@ -255,7 +295,7 @@ func (c *serverConn) sendGoAway() {
 // takeSlot takes a connection slot for a goroutine call, waiting (with the
 // responses held by cork written first) while the connection is at its bounds;
 // false when the connection is closing.
-func (c *serverConn) takeSlot(corked *bool) bool {
+func (c *serverConn) takeSlot() bool {
 	if c.pending.Load() < maxConnPendingBytes {
 		select {
 		case c.slots <- struct{}{}:
@@ -263,10 +303,7 @@ func (c *serverConn) takeSlot(corked *bool) bool {
 		default:
 		}
 	}
-	if *corked {
-		c.w.uncork()
-		*corked = false
-	}
+	c.uncork()
 	if !c.waitPending() {
 		return false
 	}
@@ -278,8 +315,10 @@ func (c *serverConn) takeSlot(corked *bool) bool {
 	}
 }
 
+// run runs j, holding a handler slot, and answers it.
 func (j *job) run() {
 	c := j.c
+	c.s.inflight.Add(1)
 	// Clock reads are not free (kvm-clock): a proven-fast method is timed once in
 	// timeSample calls, which still sees it turn slow within a few calls.
 	timed := !j.h.inlineOK() || j.h.runs.Add(1)%timeSample == 0
@@ -298,21 +337,26 @@ func (j *job) run() {
 	if j.kind == codec.Request {
 		c.respond(j.id, j.method, res, err)
 	} else if err != nil {
-		c.s.log.Debug("transport: notification handler failed", "method", j.method, "err", err)
+		c.notifyFailed(j.method, errorMessage(j.method, err))
 	}
+	j.finish()
+}
+
+// finish gives back what j holds (connection slot, pending bytes, its
+// reference on the connection) and returns it to the pool.
+func (j *job) finish() {
+	c := j.c
 	if j.slot {
 		<-c.slots
-		j.slot = false
 	}
 	if j.pend > 0 {
 		c.addPending(-j.pend)
-		j.pend = 0
 	}
-	j.params = nil
-	if cap(j.buf) > 64<<10 {
-		j.buf = nil
+	buf := j.buf[:0]
+	if cap(buf) > 64<<10 {
+		buf = nil
 	}
-	j.c, j.h = nil, nil
+	*j = job{buf: buf}
 	jobPool.Put(j)
 	c.release()
 }
@@ -367,6 +411,13 @@ func (c *serverConn) respond(id uint32, method string, res any, err error) {
 	_ = c.w.commit(false)
 }
 
+// notifyFailed records a notification that failed: there is no caller to
+// tell, so it is counted and logged (rate-limited).
+func (c *serverConn) notifyFailed(method, why string) {
+	c.s.notifyFailed.Add(1)
+	c.s.warn(&c.s.notifyWarns, "transport: notification failed", "method", method, "remote", c.nc.RemoteAddr(), "err", why)
+}
+
 // readFailed handles the end of the read side.
 func (c *serverConn) readFailed(err error) {
 	var fe *codec.FrameError
@@ -409,56 +460,34 @@ func (c *serverConn) closeHard(err error) {
 	c.s.removeConn(c)
 }
 
-// waitAndRun waits for a handler slot (within ServerOptions.QueueTimeout) and runs j;
-// it sheds j on timeout and drops it when the connection or its peer goes away.
+// waitAndRun waits for a handler slot (see awaitSlot) and runs j.
 func (j *job) waitAndRun() {
-	c := j.c
-	s := c.s
-	var timeout <-chan time.Time
-	if s.opts.QueueTimeout > 0 {
-		t := time.NewTimer(s.opts.QueueTimeout)
-		defer t.Stop()
-		timeout = t.C
-	}
-	select {
-	case s.sem <- struct{}{}:
-		s.queued.Add(-1)
-		s.inflight.Add(1)
+	if j.c.awaitSlot(j, j.c.hctx.Done()) {
 		j.run()
 		return
-	case <-timeout:
-		s.queued.Add(-1)
-		c.shed(j.kind, j.id, j.method, "waited "+s.opts.QueueTimeout.String()+" for a handler slot")
-	case <-c.hctx.Done():
-		s.queued.Add(-1)
 	}
-	if j.pend > 0 {
-		c.addPending(-j.pend)
-		j.pend = 0
-	}
-	j.params = nil
-	if cap(j.buf) > 64<<10 {
-		j.buf = nil
-	}
-	j.c, j.h, j.slot = nil, nil, false
-	jobPool.Put(j)
-	<-c.slots
-	c.release()
+	j.finish()
 }
 
-// waitSlot blocks the read loop until a handler slot is free, for a call of a
-// proven-fast method found every slot busy. It counts as queued (MaxQueue) and
-// sheds a request after QueueTimeout. ok: the slot is taken; alive: false when
-// the connection is closing (no slot taken).
-func (c *serverConn) waitSlot(kind int, id uint32, method string) (ok, alive bool) {
+// enqueue counts j as waiting for a handler slot; false (j shed) when MaxQueue
+// are waiting already.
+func (c *serverConn) enqueue(j *job) bool {
 	s := c.s
 	if s.queued.Add(1) > int64(s.opts.MaxQueue) {
 		s.queued.Add(-1)
-		c.shed(kind, id, method, "queue full")
-		return false, true
+		c.shed(j, "queue full")
+		return false
 	}
+	return true
+}
+
+// awaitSlot waits for a handler slot for the enqueued j: true when taken;
+// false when gone was closed first or, for a request, QueueTimeout passed
+// (j is answered "server busy"). A notification waits without a time limit.
+func (c *serverConn) awaitSlot(j *job, gone <-chan struct{}) bool {
+	s := c.s
 	var timeout <-chan time.Time
-	if s.opts.QueueTimeout > 0 && kind == codec.Request {
+	if s.opts.QueueTimeout > 0 && j.kind == codec.Request {
 		t := time.NewTimer(s.opts.QueueTimeout)
 		defer t.Stop()
 		timeout = t.C
@@ -466,26 +495,25 @@ func (c *serverConn) waitSlot(kind int, id uint32, method string) (ok, alive boo
 	select {
 	case s.sem <- struct{}{}:
 		s.queued.Add(-1)
-		return true, true
+		return true
 	case <-timeout:
 		s.queued.Add(-1)
-		c.shed(kind, id, method, "waited "+s.opts.QueueTimeout.String()+" for a handler slot")
-		return false, true
-	case <-c.ctx.Done():
+		c.shed(j, "waited "+s.opts.QueueTimeout.String()+" for a handler slot")
+	case <-gone:
 		s.queued.Add(-1)
-		return false, false
 	}
+	return false
 }
 
-// shed answers a request "server busy" without running it (a notification is dropped).
-func (c *serverConn) shed(kind int, id uint32, method, why string) {
+// shed answers j "server busy" without running it (a notification is dropped).
+func (c *serverConn) shed(j *job, why string) {
 	s := c.s
 	s.shed.Add(1)
-	if kind != codec.Request {
-		s.log.Debug("transport: notification dropped: server busy", "method", method, "why", why)
+	if j.kind != codec.Request {
+		s.log.Debug("transport: notification dropped: server busy", "method", j.method, "why", why)
 		return
 	}
-	c.respond(id, method, nil, fmt.Errorf("%s: %d calls running, %s; retry later", BusyMessage, s.opts.MaxConcurrent, why))
+	c.respond(j.id, j.method, nil, fmt.Errorf("%s: %d calls running, %s; retry later", BusyMessage, s.opts.MaxConcurrent, why))
 }
 
 // maxConnPendingBytes bounds the params bytes of one connection's calls that run

@@ -59,11 +59,15 @@ type RPCConfig struct {
 
 	// Optional overload and safety bounds (svrkit extras; 0 = the transport's
 	// default, see transport.ServerOptions).
-	MaxQueue        int           // max_queue: requests waiting for a handler slot; -1 sheds at once
-	QueueTimeout    time.Duration // queue_timeout: longest wait for a handler slot; 0 = none
-	MaxConnInFlight int           // max_conn_in_flight: calls of one connection running or unsent
-	WriteTimeout    time.Duration // write_timeout: a peer not reading responses this long is dropped
-	MaxMessageSize  int           // max_message_size: largest request in bytes
+	MaxQueue         int           // max_queue: requests waiting for a handler slot; -1 sheds at once
+	QueueTimeout     time.Duration // queue_timeout: longest wait for a handler slot; 0 = none
+	MaxConnInFlight  int           // max_conn_in_flight: calls of one connection running or unsent
+	WriteTimeout     time.Duration // write_timeout: a peer not reading responses this long is dropped
+	MaxMessageSize   int           // max_message_size: largest request in bytes
+	MessageTimeout   time.Duration // message_timeout: longest time to complete a message once begun
+	IdleTimeout      time.Duration // idle_timeout: a connection quiet this long is told to go away
+	MaxConns         int           // max_conns: open connections; more are closed at accept
+	MaxBufferedBytes int64         // max_buffered_bytes: partial request bytes over all connections
 }
 
 // Addr is ip:port, ready for net.Listen.
@@ -269,7 +273,18 @@ func (r reader) rpcBounds(c *RPCConfig) error {
 	if c.WriteTimeout, err = r.optDuration(sec, "write_timeout"); err != nil {
 		return err
 	}
-	return nil
+	if c.MessageTimeout, err = r.optDuration(sec, "message_timeout"); err != nil {
+		return err
+	}
+	if c.IdleTimeout, err = r.optDuration(sec, "idle_timeout"); err != nil {
+		return err
+	}
+	if c.MaxConns, err = r.optInt(sec, "max_conns", 1, 1<<24); err != nil {
+		return err
+	}
+	n, err := r.optInt(sec, "max_buffered_bytes", 64<<10, 1<<40)
+	c.MaxBufferedBytes = int64(n)
+	return err
 }
 
 // optInt reads an optional integer in lo..hi; 0 when absent or empty.

@@ -121,6 +121,10 @@ queue_timeout=250ms
 max_conn_in_flight=64
 write_timeout=5s
 max_message_size=1048576
+message_timeout=10s
+idle_timeout=2m
+max_conns=500
+max_buffered_bytes=8388608
 [self_server]
 dispatch_type=simple
 worker_type=thread
@@ -133,7 +137,8 @@ worker_sum=3
 		t.Errorf("app = %+v", c.App)
 	}
 	if want := (RPCConfig{IP: "127.0.0.1", WorkerType: Process, WorkerSum: 2, MaxQueue: -1, QueueTimeout: 250 * time.Millisecond,
-		MaxConnInFlight: 64, WriteTimeout: 5 * time.Second, MaxMessageSize: 1 << 20}); c.RPC != want {
+		MaxConnInFlight: 64, WriteTimeout: 5 * time.Second, MaxMessageSize: 1 << 20,
+		MessageTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxConns: 500, MaxBufferedBytes: 8 << 20}); c.RPC != want {
 		t.Errorf("rpc = %+v, want %+v", c.RPC, want)
 	}
 	if len(c.Self.Groups) != 1 || c.Self.Groups[0] != (GroupConfig{Simple, 3, 1}) {
@@ -198,6 +203,10 @@ func TestBadConfig(t *testing.T) {
 		{"rpc_server", "", "max_message_size=1k", []string{"[rpc_server] max_message_size", `"1k"`, "64..1073741824"}},
 		{"rpc_server", "", "queue_timeout=0", []string{"[rpc_server] queue_timeout", `"0"`, "positive Go duration"}},
 		{"rpc_server", "", "write_timeout=forever", []string{"[rpc_server] write_timeout", `"forever"`, "positive Go duration"}},
+		{"rpc_server", "", "message_timeout=-1s", []string{"[rpc_server] message_timeout", `"-1s"`, "positive Go duration"}},
+		{"rpc_server", "", "idle_timeout=5", []string{"[rpc_server] idle_timeout", `"5"`, "positive Go duration"}},
+		{"rpc_server", "", "max_conns=0", []string{"[rpc_server] max_conns", `"0"`, "1..16777216"}},
+		{"rpc_server", "", "max_buffered_bytes=1000", []string{"[rpc_server] max_buffered_bytes", `"1000"`, "65536..1099511627776"}},
 	}
 	for _, c := range cases {
 		_, err := ParseConfig(build(c.sec, c.old, c.new), "bad.conf")

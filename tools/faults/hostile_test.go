@@ -90,6 +90,16 @@ func (r *rssSampler) end() int64 {
 	return r.peak.Load()
 }
 
+// dialRaw opens a plain TCP connection to addr for a hostile client.
+func dialRaw(t testing.TB, addr string) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func request(t testing.TB, method string, args ...any) []byte {
 	b, err := codec.AppendRequest(nil, 1, method, args...)
 	if err != nil {
@@ -107,13 +117,7 @@ func TestHostileClients(t *testing.T) {
 	s := newSvr(t, "thread", 64, "")
 	pid := s.start()
 	base := rssKiB(pid)
-	dial := func() net.Conn {
-		c, err := net.DialTimeout("tcp", s.addr, 2*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
+	dial := func() net.Conn { return dialRaw(t, s.addr) }
 
 	t.Run("bad frames", func(t *testing.T) {
 		deep := append(bytes.Repeat([]byte{0x91}, 1000), 0xc0)
