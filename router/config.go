@@ -26,9 +26,10 @@ const (
 
 // Config is a parsed <app>_cli.conf.
 type Config struct {
-	Mode     string   // ModeHashring or ModeSharding
-	ShardSum int      // sharding: number of shards, ids map to id % ShardSum
-	Servers  []Server // [server0] .. [server<sum-1>], in order
+	Mode     string          // ModeHashring or ModeSharding
+	ShardSum int             // sharding: number of shards, ids map to id % ShardSum
+	Servers  []Server        // [server0] .. [server<sum-1>], in order
+	Registry *RegistryConfig // [registry]: the servers come from a registry; Servers is empty
 }
 
 // Server is one [serverN] section.
@@ -104,13 +105,6 @@ func (p *parser) parse() (*Config, error) {
 	if err != nil {
 		return nil, p.errf("server", "", "missing section")
 	}
-	sum, err := p.intKey(head, "sum", true, 0)
-	if err != nil {
-		return nil, err
-	}
-	if sum < 1 {
-		return nil, p.errf("server", "sum", "%d is not a server count (want >= 1)", sum)
-	}
 	cfg := &Config{Mode: strings.ToLower(strings.TrimSpace(head.Key("mode").String()))}
 	switch cfg.Mode {
 	case ModeHashring:
@@ -125,6 +119,17 @@ func (p *parser) parse() (*Config, error) {
 		return nil, p.errf("server", "mode", "missing (want hashring or sharding)")
 	default:
 		return nil, p.errf("server", "mode", "unknown mode %q (want hashring or sharding)", head.Key("mode").String())
+	}
+	if sec, err := p.f.GetSection("registry"); err == nil {
+		cfg.Registry, err = p.registry(sec)
+		return cfg, err
+	}
+	sum, err := p.intKey(head, "sum", true, 0)
+	if err != nil {
+		return nil, err
+	}
+	if sum < 1 {
+		return nil, p.errf("server", "sum", "%d is not a server count (want >= 1)", sum)
 	}
 	for _, s := range p.f.Sections() {
 		m := serverSection.FindStringSubmatch(s.Name())
