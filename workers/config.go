@@ -24,11 +24,12 @@ const DefaultStopTimeout = 10 * time.Second
 
 // Config is a parsed <app>_svr.conf.
 type Config struct {
-	Path string      // the file it was read from ("" when parsed from bytes without a name)
-	App  AppConfig   // [app]
-	RPC  RPCConfig   // [rpc_server]
-	Self *SelfConfig // [self_server]; nil when the section is absent
-	File *ini.File   // the raw file, for the user's own sections
+	Path     string          // the file it was read from ("" when parsed from bytes without a name)
+	App      AppConfig       // [app]
+	RPC      RPCConfig       // [rpc_server]
+	Self     *SelfConfig     // [self_server]; nil when the section is absent
+	Registry *RegistryConfig // [registry]; nil when the section is absent
+	File     *ini.File       // the raw file, for the user's own sections
 }
 
 // AppConfig is the [app] section.
@@ -204,6 +205,11 @@ func fromFile(f *ini.File, path string) (*Config, error) {
 
 	if r.hasSection("self_server") {
 		if c.Self, err = r.self(); err != nil {
+			return nil, err
+		}
+	}
+	if r.hasSection("registry") {
+		if c.Registry, err = r.registry(c); err != nil {
 			return nil, err
 		}
 	}
