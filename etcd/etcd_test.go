@@ -21,11 +21,15 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/svrkit/svrkit/router"
+	"github.com/svrkit/svrkit/service"
 	"github.com/svrkit/svrkit/transport"
 	"github.com/svrkit/svrkit/workers"
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(envTestSvr) != "" {
+		service.Main(testApp()) // this binary is the service of service_test.go
+	}
 	goleak.VerifyTestMain(m,
 		// gRPC's process-wide resolver/balancer goroutines outlive a closed client briefly.
 		goleak.IgnoreTopFunction("google.golang.org/grpc/internal/grpcsync.(*CallbackSerializer).run"),
