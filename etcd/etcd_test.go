@@ -338,14 +338,19 @@ func (l *load) calls(addr string) int {
 	return l.per[addr]
 }
 
-func TestGracefulStopLosesNoCall(t *testing.T) {
+// ringCluster starts etcd, n servers registered under /svrkit/echo and a hashring client.
+func ringCluster(t *testing.T, n int) (*etcdServer, []*echoServer, *router.Client) {
+	t.Helper()
 	e := startEtcd(t)
-	const prefix = "/svrkit/echo"
 	var servers []*echoServer
-	for range 3 {
-		servers = append(servers, startServer(t, e, prefix, nil))
+	for range n {
+		servers = append(servers, startServer(t, e, "/svrkit/echo", nil))
 	}
-	c := newClient_(t, e, ringConfig(e, prefix), router.Options{})
+	return e, servers, newClient_(t, e, ringConfig(e, "/svrkit/echo"), router.Options{})
+}
+
+func TestGracefulStopLosesNoCall(t *testing.T) {
+	_, servers, c := ringCluster(t, 3)
 	l := startLoad(c, 4)
 	waitFor(t, "calls on every server", func() bool { return l.calls(servers[0].addr) > 50 && l.calls(servers[1].addr) > 50 })
 	servers[0].gracefulStop(t)
@@ -358,19 +363,13 @@ func TestGracefulStopLosesNoCall(t *testing.T) {
 }
 
 func TestKillFailsOverUntilLeaseExpires(t *testing.T) {
-	e := startEtcd(t)
-	const prefix = "/svrkit/echo"
-	var servers []*echoServer
-	for range 3 {
-		servers = append(servers, startServer(t, e, prefix, nil))
-	}
-	c := newClient_(t, e, ringConfig(e, prefix), router.Options{})
+	e, servers, c := ringCluster(t, 3)
 	l := startLoad(c, 4)
 	waitFor(t, "calls on the victim", func() bool { return l.calls(servers[0].addr) > 50 })
 	servers[0].crash()
 	cli := e.client()
 	gone := waitFor(t, "the lease to expire", func() bool {
-		resp, err := cli.Get(context.Background(), prefix+"/"+servers[0].addr)
+		resp, err := cli.Get(context.Background(), "/svrkit/echo/"+servers[0].addr)
 		return err == nil && len(resp.Kvs) == 0
 	})
 	failedAtExpiry := l.failed.Load()
@@ -449,8 +448,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func TestBadValuesAreRefused(t *testing.T) {
 	e := startEtcd(t)
@@ -477,5 +480,38 @@ func TestBadValuesAreRefused(t *testing.T) {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("no log naming %s:\n%s", want, logs.String())
 		}
+	}
+}
+
+// TestRegistrarWaitsForEtcd: a server whose etcd is down at start reports it and registers
+// as soon as etcd is up.
+func TestRegistrarWaitsForEtcd(t *testing.T) {
+	if _, err := exec.LookPath("etcd"); err != nil {
+		t.Skip("etcd binary not found: install Debian's etcd-server (apt-get install -y etcd-server); .ci/run does")
+	}
+	e := &etcdServer{t: t, dir: t.TempDir(), addr: freePort(t), peer: freePort(t)}
+	t.Cleanup(e.stop)
+	r := NewRegistrar(workers.RegistryConfig{Kind: "etcd", Addrs: []string{e.addr}, Prefix: "/svrkit/echo", TTL: 2 * time.Second, Advertise: "127.0.0.1:3000"}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	err := r.Register(ctx)
+	cancel()
+	if err == nil || !strings.Contains(err.Error(), "/svrkit/echo/127.0.0.1:3000 not registered yet") {
+		t.Fatalf("got %v", err)
+	}
+	e.start()
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.Register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cli := e.client()
+	if resp, err := cli.Get(ctx, r.Key()); err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != `{"addr":"127.0.0.1:3000"}` {
+		t.Fatalf("%v, %v", resp, err)
+	}
+	if err := r.Deregister(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := cli.Get(ctx, r.Key()); err != nil || len(resp.Kvs) != 0 {
+		t.Fatalf("after Deregister: %v, %v", resp, err)
 	}
 }

@@ -12,14 +12,14 @@ import (
 //
 //	{"addr": "10.0.0.5:3000", "weight": 100, "shardbegin": 0, "shardend": 49, "role": "master"}
 //
-// addr is required; the other fields may be absent (weight 0 means the client's default
-// weight; role "" means master). Unknown fields are ignored, so that other tools may add
-// theirs.
+// addr is required; the other fields may be absent: weight 0 means the client's default
+// weight, absent shards mean 0, role "" means master. Unknown fields are ignored, so that
+// other tools may add theirs.
 type Value struct {
 	Addr       string `json:"addr"`
 	Weight     int    `json:"weight,omitempty"`
-	ShardBegin int    `json:"shardbegin"`
-	ShardEnd   int    `json:"shardend"`
+	ShardBegin int    `json:"shardbegin,omitempty"`
+	ShardEnd   int    `json:"shardend,omitempty"`
 	Role       string `json:"role,omitempty"`
 }
 
