@@ -190,7 +190,7 @@ func TestSnapshotServersRefusesConflicts(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	got := snapshotServers(ModeSharding, 100, Snapshot{Members: []Member{
 		{Key: "/p/old", Addr: "a:1", ShardBegin: 0, ShardEnd: 49},
-		{Key: "/p/new", Addr: "b:1", ShardBegin: 40, ShardEnd: 99},             // overlaps the older claim
+		{Key: "/p/new", Addr: "b:1", ShardBegin: 40, ShardEnd: 99},                // overlaps the older claim
 		{Key: "/p/bak", Addr: "c:1", ShardBegin: 0, ShardEnd: 49, Role: "backup"}, // a's backup
 		{Key: "/p/bak2", Addr: "d:1", ShardBegin: 0, ShardEnd: 49, Role: "backup"},
 		{Key: "/p/odd", Addr: "e:1", ShardBegin: 10, ShardEnd: 20, Role: "backup"},
