@@ -39,13 +39,13 @@ func TestMain(m *testing.M) {
 
 // etcdServer is a single-node etcd started by a test on loopback.
 type etcdServer struct {
-	t          *testing.T
+	t          testing.TB
 	dir        string
 	addr, peer string
 	cmd        *exec.Cmd
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -56,7 +56,7 @@ func freePort(t *testing.T) string {
 }
 
 // startEtcd starts etcd, or skips the test when the binary is absent.
-func startEtcd(t *testing.T) *etcdServer {
+func startEtcd(t testing.TB) *etcdServer {
 	t.Helper()
 	if _, err := exec.LookPath("etcd"); err != nil {
 		t.Skip("etcd binary not found: install Debian's etcd-server (apt-get install -y etcd-server); .ci/run does")
@@ -132,7 +132,7 @@ type echoServer struct {
 	done chan struct{}
 }
 
-func startServer(t *testing.T, e *etcdServer, prefix string, mod func(*workers.RegistryConfig)) *echoServer {
+func startServer(t testing.TB, e *etcdServer, prefix string, mod func(*workers.RegistryConfig)) *echoServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
