@@ -55,10 +55,13 @@ type Member struct {
 // RegistryConfig is the [registry] section of an <app>_cli.conf: the
 // servers come from a registry instead of [serverN] sections.
 type RegistryConfig struct {
-	Kind   string        // which registry: the key naming its servers ("etcd")
-	Addrs  []string      // the registry's servers, host:port each
-	Prefix string        // where the servers register, e.g. "/svrkit/echo"
+	Kind   string        // which registry: the key naming its servers, "etcd" or "srv"
+	Addrs  []string      // etcd: the registry's servers, host:port each
+	Prefix string        // etcd: where the servers register, e.g. "/svrkit/echo"
 	Wait   time.Duration // how long New waits for the first snapshot; 0 means DefaultRegistryWait
+
+	SRV      string        // srv: the DNS SRV name, e.g. "_echo._tcp.echo.default.svc.cluster.local"
+	Interval time.Duration // srv: how often it is resolved again; 0 means the package's default
 }
 
 // DefaultRegistryWait is how long New waits for a registry's first snapshot
@@ -290,9 +293,24 @@ func (c *Client) noShardServer(v *view) error {
 // registry parses a client config's [registry] section.
 func (p *parser) registry(sec *ini.Section) (*RegistryConfig, error) {
 	rc := &RegistryConfig{Kind: "etcd", Prefix: strings.TrimSpace(sec.Key("prefix").String())}
+	var err error
+	if rc.Wait, err = p.duration(sec, "wait"); err != nil {
+		return nil, err
+	}
+	if sec.HasKey("srv") {
+		rc.Kind, rc.SRV = "srv", strings.TrimSpace(sec.Key("srv").String())
+		switch {
+		case sec.HasKey("etcd"):
+			return nil, p.errf("registry", "srv", "set etcd or srv, not both")
+		case rc.SRV == "":
+			return nil, p.errf("registry", "srv", "missing (want an SRV name such as _echo._tcp.echo.default.svc.cluster.local)")
+		}
+		rc.Interval, err = p.duration(sec, "interval")
+		return rc, err
+	}
 	raw := strings.TrimSpace(sec.Key("etcd").String())
 	if raw == "" {
-		return nil, p.errf("registry", "etcd", "missing (want host:port[,host:port...])")
+		return nil, p.errf("registry", "etcd", "missing (want host:port[,host:port...], or srv = an SRV name)")
 	}
 	for _, a := range strings.Split(raw, ",") {
 		a = strings.TrimSpace(a)
@@ -304,13 +322,18 @@ func (p *parser) registry(sec *ini.Section) (*RegistryConfig, error) {
 	if rc.Prefix == "" || !strings.HasPrefix(rc.Prefix, "/") {
 		return nil, p.errf("registry", "prefix", "%q is not a key prefix (want /svrkit/<app>, as in the servers' [registry])", rc.Prefix)
 	}
-	if sec.HasKey("wait") {
-		raw := strings.TrimSpace(sec.Key("wait").String())
-		d, err := time.ParseDuration(raw)
-		if err != nil || d <= 0 {
-			return nil, p.errf("registry", "wait", "%q is not a positive duration (e.g. 5s)", raw)
-		}
-		rc.Wait = d
-	}
 	return rc, nil
+}
+
+// duration reads an optional positive duration key of sec; 0 when absent.
+func (p *parser) duration(sec *ini.Section, key string) (time.Duration, error) {
+	if !sec.HasKey(key) {
+		return 0, nil
+	}
+	raw := strings.TrimSpace(sec.Key(key).String())
+	d, err := time.ParseDuration(raw)
+	if err != nil || d <= 0 {
+		return 0, p.errf(sec.Name(), key, "%q is not a positive duration (e.g. 5s)", raw)
+	}
+	return d, nil
 }
