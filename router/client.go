@@ -69,8 +69,9 @@ type CallOptions struct {
 	RetryNotify bool
 }
 
-// Client routes calls to the servers of a Config. It is safe for
-// concurrent use. Close releases its connections and its prober goroutine.
+// Client routes calls to the servers of a Config or of a Registry's latest
+// snapshot. It is safe for concurrent use. Close releases its connections,
+// its prober goroutine and its registry watch.
 type Client struct {
 	cfg    Config // Mode and ShardSum; the servers are the view's
 	opts   Options
@@ -101,7 +102,9 @@ type shard struct {
 }
 
 // New returns a Client for cfg. It dials nothing: each server's connection
-// is opened by the first call that needs it.
+// is opened by the first call that needs it. When the servers come from a
+// registry (cfg.Registry or opts.Registry), New waits for its first snapshot
+// (at most RegistryWait) and the client then follows it until Close.
 func New(cfg *Config, opts Options) (*Client, error) {
 	if err := validateFor(cfg, opts); err != nil {
 		return nil, err
