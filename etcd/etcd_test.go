@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/goleak"
 
@@ -30,11 +31,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envTestSvr) != "" {
 		service.Main(testApp()) // this binary is the service of service_test.go
 	}
-	goleak.VerifyTestMain(m,
-		// gRPC's process-wide resolver/balancer goroutines outlive a closed client briefly.
-		goleak.IgnoreTopFunction("google.golang.org/grpc/internal/grpcsync.(*CallbackSerializer).run"),
-		goleak.IgnoreTopFunction("google.golang.org/grpc/internal/transport.(*controlBuffer).get"),
-	)
+	goleak.VerifyTestMain(m)
 }
 
 // etcdServer is a single-node etcd started by a test on loopback.
@@ -392,15 +389,43 @@ func TestEtcdRestartKeepsServing(t *testing.T) {
 	}
 	c := newClient_(t, e, ringConfig(e, prefix), router.Options{})
 	l := startLoad(c, 2)
+	before := map[string]*mvccpb.KeyValue{}
+	resp, err := e.client().Get(context.Background(), prefix+"/", clientv3.WithPrefix())
+	if err != nil || len(resp.Kvs) != 2 {
+		t.Fatalf("%v, %v", resp, err)
+	}
+	for _, kv := range resp.Kvs {
+		before[string(kv.Key)] = kv
+	}
 	e.stop()
+	down := time.Now()
 	n := l.calls(servers[0].addr) + l.calls(servers[1].addr)
-	waitFor(t, "calls while etcd is down", func() bool { return l.calls(servers[0].addr)+l.calls(servers[1].addr) > n+500 })
+	// Down for longer than the ttl (2s): the registrars' keep-alives give up and they
+	// register again under new leases once etcd is back, while the old leases (restored by
+	// etcd with a fresh ttl) still hold the keys. The keys must never be missing meanwhile.
+	waitFor(t, "calls while etcd is down, for longer than the ttl", func() bool {
+		return l.calls(servers[0].addr)+l.calls(servers[1].addr) > n+500 && time.Since(down) > 3*time.Second
+	})
 	e.start()
 	cli := e.client()
-	waitFor(t, "the registrations", func() bool {
-		resp, err := cli.Get(context.Background(), prefix+"/", clientv3.WithPrefix())
-		return err == nil && len(resp.Kvs) == 2
+	var after *clientv3.GetResponse
+	waitFor(t, "the servers to register again", func() bool {
+		after, err = cli.Get(context.Background(), prefix+"/", clientv3.WithPrefix())
+		if err != nil || len(after.Kvs) != 2 {
+			return false
+		}
+		for _, kv := range after.Kvs {
+			if b := before[string(kv.Key)]; b == nil || kv.ModRevision <= b.ModRevision {
+				return false
+			}
+		}
+		return true
 	})
+	for _, kv := range after.Kvs {
+		if b := before[string(kv.Key)]; kv.CreateRevision != b.CreateRevision {
+			t.Errorf("%s was deleted and created again (create revision %d, then %d): clients saw it leave", kv.Key, b.CreateRevision, kv.CreateRevision)
+		}
+	}
 	s3 := startServer(t, e, prefix, nil)
 	waitFor(t, "the client to follow again", func() bool { return joinedSeen(c, s3.addr) })
 	l.end()

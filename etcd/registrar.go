@@ -127,7 +127,9 @@ func (r *Registrar) loop(ctx context.Context) {
 		if !sleep(ctx.Done(), backoff) {
 			return
 		}
-		backoff = nextBackoff(backoff)
+		// Retry well within a lease's life: etcd keeps the old lease (and the key) for
+		// about ttl after it comes back, and the next session reuses it.
+		backoff = min(nextBackoff(backoff), r.cfg.TTL/4)
 	}
 }
 
@@ -136,20 +138,21 @@ func (r *Registrar) loop(ctx context.Context) {
 func (r *Registrar) session(ctx context.Context) error {
 	tctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	g, err := r.cli.Grant(tctx, int64((r.cfg.TTL+time.Second-1)/time.Second))
+	lease, err := r.grant(tctx)
+	if err != nil {
+		return err
+	}
+	rev, err := r.put(tctx, lease)
 	if err != nil {
 		return err
 	}
 	r.mu.Lock()
 	old := r.lease
-	r.lease = g.ID
+	r.lease = lease
 	r.mu.Unlock()
-	if old != 0 {
+	if old != 0 && old != lease {
+		// Only now: the key is on the new lease, so revoking the old one deletes nothing.
 		r.cli.Revoke(tctx, old) // best effort: it expires anyway
-	}
-	rev, err := r.put(tctx, g.ID)
-	if err != nil {
-		return err
 	}
 	select {
 	case <-r.registered:
@@ -157,7 +160,7 @@ func (r *Registrar) session(ctx context.Context) error {
 		r.log.Info("etcd: registered", "key", r.key, "value", r.value, "ttl", r.cfg.TTL)
 		close(r.registered)
 	}
-	ka, err := r.cli.KeepAlive(ctx, g.ID)
+	ka, err := r.cli.KeepAlive(ctx, lease)
 	if err != nil {
 		return err
 	}
@@ -179,12 +182,12 @@ func (r *Registrar) session(ctx context.Context) error {
 				case ev.Type == clientv3.EventTypeDelete:
 					r.log.Warn("etcd: registration deleted; registering again", "key", r.key)
 					pctx, cancel := context.WithTimeout(ctx, opTimeout)
-					_, err := r.put(pctx, g.ID)
+					_, err := r.put(pctx, lease)
 					cancel()
 					if err != nil {
 						return err
 					}
-				case clientv3.LeaseID(ev.Kv.Lease) != g.ID:
+				case clientv3.LeaseID(ev.Kv.Lease) != lease:
 					r.log.Info("etcd: registration taken over by another process (a graceful restart's new master)", "key", r.key)
 					r.mu.Lock()
 					r.takenOver = true
@@ -196,6 +199,25 @@ func (r *Registrar) session(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// grant returns the lease to register under: the current one if etcd still has it (the
+// keep-alive gave up during an outage, but etcd extends leases when it restarts), else a
+// new one.
+func (r *Registrar) grant(ctx context.Context) (clientv3.LeaseID, error) {
+	r.mu.Lock()
+	lease := r.lease
+	r.mu.Unlock()
+	if lease != 0 {
+		if _, err := r.cli.KeepAliveOnce(ctx, lease); err == nil {
+			return lease, nil
+		}
+	}
+	g, err := r.cli.Grant(ctx, int64((r.cfg.TTL+time.Second-1)/time.Second))
+	if err != nil {
+		return 0, err
+	}
+	return g.ID, nil
 }
 
 func (r *Registrar) put(ctx context.Context, lease clientv3.LeaseID) (int64, error) {
