@@ -82,9 +82,14 @@ func run(server string) error {
 		}
 	}
 
-	cli, err := echo.NewClientFromConfig(&router.Config{Mode: router.ModeHashring,
-		Registry: &router.RegistryConfig{Kind: "etcd", Addrs: []string{d.etcdAddr}, Prefix: prefix}},
-		router.Options{CallTimeout: time.Second})
+	// The generated client, unchanged: only its conf differs from a static cluster's.
+	cliConf := filepath.Join(dir, "echo_cli.conf")
+	text := fmt.Sprintf("[server]\nmode=hashring\n\n[registry]\netcd=%s\nprefix=%s\n", d.etcdAddr, prefix)
+	if err := os.WriteFile(cliConf, []byte(text), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("\n%s:\n%s", cliConf, text)
+	cli, err := echo.NewClient(cliConf)
 	if err != nil {
 		return err
 	}
