@@ -26,10 +26,13 @@ const (
 
 // Config is a parsed <app>_cli.conf.
 type Config struct {
-	Mode     string          // ModeHashring or ModeSharding
-	ShardSum int             // sharding: number of shards, ids map to id % ShardSum
-	Servers  []Server        // [server0] .. [server<sum-1>], in order
-	Registry *RegistryConfig // [registry]: the servers come from a registry; Servers is empty
+	Mode     string   // ModeHashring or ModeSharding
+	ShardSum int      // sharding: number of shards, ids map to id % ShardSum
+	Servers  []Server // [server0] .. [server<sum-1>], in order
+
+	// Registry is the [registry] section: the servers come from a registry
+	// and Servers is empty.
+	Registry *RegistryConfig
 }
 
 // Server is one [serverN] section.

@@ -24,12 +24,14 @@ const DefaultStopTimeout = 10 * time.Second
 
 // Config is a parsed <app>_svr.conf.
 type Config struct {
-	Path     string          // the file it was read from ("" when parsed from bytes without a name)
-	App      AppConfig       // [app]
-	RPC      RPCConfig       // [rpc_server]
-	Self     *SelfConfig     // [self_server]; nil when the section is absent
-	Registry *RegistryConfig // [registry]; nil when the section is absent
-	File     *ini.File       // the raw file, for the user's own sections
+	Path string      // the file it was read from ("" when parsed from bytes without a name)
+	App  AppConfig   // [app]
+	RPC  RPCConfig   // [rpc_server]
+	Self *SelfConfig // [self_server]; nil when the section is absent
+	File *ini.File   // the raw file, for the user's own sections
+
+	// Registry is the [registry] section (service.Registrar); nil when it is absent.
+	Registry *RegistryConfig
 }
 
 // AppConfig is the [app] section.
