@@ -18,6 +18,7 @@ workspace can override any of them by declaring it first.
 """
 
 load("//bazel:go_module.bzl", "svrkit_go_module")
+load("//bazel:go_vendor.bzl", "svrkit_go_vendor")
 load("//bazel:go_sdk.bzl", "svrkit_host_go_sdk")
 load("//bazel:local_repos.bzl", "svrkit_debian_repository", "svrkit_files_repository")
 load("//bazel:rules_go.bzl", "svrkit_rules_go")
@@ -111,6 +112,21 @@ def svrkit_dependencies():
             sum = m.sum,
             packages = m.packages,
         )
+
+    # The etcd client (and gRPC) for //etcd, vendored from etcd/go.mod and go.sum (pinned by
+    # their h1 sums). Declared for consumer workspaces too, but fetched only by a build that
+    # depends on @svrkit//etcd: services without a [registry] never download it.
+    _maybe(
+        svrkit_go_vendor,
+        name = "svrkit_etcd_deps",
+        drop_modules = ["github.com/svrkit/svrkit"],
+        go_mod = Label("//etcd:go.mod"),
+        go_sum = Label("//etcd:go.sum"),
+        imports = [
+            "go.etcd.io/etcd/client/v3",
+            "go.uber.org/zap",
+        ],
+    )
 
     _maybe(svrkit_debian_repository, name = "bazel_skylib", package = "bazel-skylib")
     _maybe(svrkit_debian_repository, name = "platforms", package = "bazel-platforms")

@@ -76,13 +76,13 @@ func BenchmarkCallOverhead(b *testing.B) {
 // BenchmarkRingRebuild: ejecting or readmitting a server of ten.
 func BenchmarkRingRebuild(b *testing.B) {
 	c := benchClient(b, tenServers(), Options{})
-	live := make([]bool, len(c.members))
+	live := make([]bool, len(c.view.Load().members))
 	for i := range live {
 		live[i] = i != 3
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		c.points.build(live, c.defKey)
+		c.view.Load().points.build(live, c.defKey)
 	}
 }
 

@@ -11,13 +11,13 @@ import (
 // target is the server one attempt goes to.
 type target struct {
 	ep     *endpoint
-	server int    // index in cfg.Servers
+	server int    // index in the view's servers
+	name   string // its section or registry key
 	role   string // sharding: "master" or "backup"
 }
 
 func (c *Client) describe(t target) string {
-	s := c.cfg.Servers[t.server]
-	name := s.Name
+	name := t.name
 	if name == "" {
 		name = fmt.Sprintf("Servers[%d]", t.server)
 	}
@@ -29,34 +29,40 @@ func (c *Client) describe(t target) string {
 
 // pick chooses the server for the next attempt.
 func (c *Client) pick(opt CallOptions) (target, error) {
+	v := c.view.Load()
 	if c.cfg.Mode == ModeHashring {
-		r := c.ring.Load()
+		if len(v.members) == 0 {
+			return target{}, noMembers(v)
+		}
+		r := v.ring.Load()
 		i := r.member(opt.Key)
-		ep := c.members[i].ep
+		ep := v.members[i].ep
 		if !r.all && ep.isDown() {
 			// The server went down and the ring is being rebuilt: wait for
 			// (or do) the rebuild rather than fail on the stale ring.
-			c.rebuild()
-			r = c.ring.Load()
+			v.rebuild(c.defKey)
+			r = v.ring.Load()
 			i = r.member(opt.Key)
-			ep = c.members[i].ep
+			ep = v.members[i].ep
 		}
 		if r.all && !ep.dialable() {
 			return target{}, fmt.Errorf("router: all %d servers are down, last error from %s: %w",
-				len(c.members), ep.addr, ep.err())
+				len(v.members), ep.addr, ep.err())
 		}
-		return target{ep: ep, server: i}, nil
+		return target{ep: ep, server: i, name: v.members[i].name}, nil
 	}
-	sh := c.myShard
+	sh := v.myShard
 	switch {
+	case sh == nil:
+		return target{}, c.noShardServer(v)
 	case !sh.master.isDown():
-		return target{ep: sh.master, server: sh.server, role: "master"}, nil
+		return target{ep: sh.master, server: sh.server, name: sh.name, role: "master"}, nil
 	case sh.backup != nil && !sh.backup.isDown():
-		return target{ep: sh.backup, server: sh.server, role: "backup"}, nil
+		return target{ep: sh.backup, server: sh.server, name: sh.name, role: "backup"}, nil
 	case sh.master.dialable():
-		return target{ep: sh.master, server: sh.server, role: "master"}, nil
+		return target{ep: sh.master, server: sh.server, name: sh.name, role: "master"}, nil
 	case sh.backup != nil && sh.backup.dialable():
-		return target{ep: sh.backup, server: sh.server, role: "backup"}, nil
+		return target{ep: sh.backup, server: sh.server, name: sh.name, role: "backup"}, nil
 	}
 	e := &ShardDownError{Shard: shardOf(c.opts.ID, c.cfg.ShardSum), Server: sh.name,
 		Master: sh.master.addr, MasterErr: sh.master.err()}

@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"slices"
-	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -46,6 +44,13 @@ type Options struct {
 	// Logger receives ejections and readmissions; nil discards them.
 	Logger *slog.Logger
 
+	// Registry, when set, supplies the servers in place of the Config's
+	// (see Registry); the Config then only gives Mode and ShardSum.
+	Registry Registry
+	// RegistryWait bounds New's wait for the registry's first snapshot; 0
+	// means the config's [registry] wait, or DefaultRegistryWait.
+	RegistryWait time.Duration
+
 	dial  dialFunc                                     // nil: transport.Dial
 	probe func(ctx context.Context, addr string) error // nil: TCP connect
 }
@@ -64,25 +69,20 @@ type CallOptions struct {
 	RetryNotify bool
 }
 
-// Client routes calls to the servers of a Config. It is safe for
-// concurrent use. Close releases its connections and its prober goroutine.
+// Client routes calls to the servers of a Config or of a Registry's latest
+// snapshot. It is safe for concurrent use. Close releases its connections,
+// its prober goroutine and its registry watch.
 type Client struct {
-	cfg   Config
-	opts  Options
-	log   *slog.Logger
-	probe func(ctx context.Context, addr string) error
-	eps   []*endpoint // one per distinct address
+	cfg    Config // Mode and ShardSum; the servers are the view's
+	opts   Options
+	log    *slog.Logger
+	probe  func(ctx context.Context, addr string) error
+	defKey string // hashring: the client's key
 
-	// hashring
-	members []member
-	points  *points
-	defKey  string
-	ring    atomic.Pointer[ring]
-	ringMu  sync.Mutex
-
-	// sharding
-	shards  []shard // sorted by begin
-	myShard *shard  // the shard of opts.ID
+	view    atomic.Pointer[view]        // the current membership's routing table
+	epMu    sync.Mutex                  // guards eps and retired
+	eps     map[string]*endpoint        // the current membership's servers, by address
+	retired map[string]*retiredEndpoint // servers that left, closed after CallTimeout
 
 	deadlines sharedDeadline // attempt contexts shared between calls (attemptCtx)
 	argLists  sync.Pool      // *argList, reused by CallArgs, CallWith, NotifyArgs and NotifyWith
@@ -94,17 +94,19 @@ type Client struct {
 }
 
 type shard struct {
-	server     int    // index in cfg.Servers
-	name       string // section
+	server     int    // index in the view's servers
+	name       string // section or registry key
 	begin, end int
 	master     *endpoint
 	backup     *endpoint // nil: none
 }
 
 // New returns a Client for cfg. It dials nothing: each server's connection
-// is opened by the first call that needs it.
+// is opened by the first call that needs it. When the servers come from a
+// registry (cfg.Registry or opts.Registry), New waits for its first snapshot
+// (at most RegistryWait) and the client then follows it until Close.
 func New(cfg *Config, opts Options) (*Client, error) {
-	if err := validate(cfg, ""); err != nil {
+	if err := validateFor(cfg, opts); err != nil {
 		return nil, err
 	}
 	if cfg.Mode == ModeSharding && !opts.HasID {
@@ -136,51 +138,30 @@ func New(cfg *Config, opts Options) (*Client, error) {
 			return c, nil
 		}
 	}
-	c := &Client{cfg: *cfg, opts: opts, log: opts.Logger, probe: opts.probe, wake: make(chan struct{}, 1)}
-	c.cfg.Servers = append([]Server(nil), cfg.Servers...)
+	c := &Client{cfg: *cfg, opts: opts, log: opts.Logger, probe: opts.probe, wake: make(chan struct{}, 1),
+		eps: make(map[string]*endpoint), retired: make(map[string]*retiredEndpoint)}
+	c.cfg.Servers = nil
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	if c.probe == nil {
 		c.probe = tcpProbe
 	}
-	byAddr := make(map[string]*endpoint)
-	ep := func(addr string) *endpoint {
-		if e, ok := byAddr[addr]; ok {
-			return e
-		}
-		e := &endpoint{addr: addr, minBackoff: opts.MinBackoff, maxBackoff: opts.MaxBackoff}
-		byAddr[addr] = e
-		c.eps = append(c.eps, e)
-		return e
-	}
 	if cfg.Mode == ModeHashring {
-		ids := memberIDs(c.cfg.Servers)
-		for i, s := range c.cfg.Servers {
-			c.members = append(c.members, member{id: ids[i], weight: s.Weight, ep: ep(s.Addr)})
-		}
 		if opts.HasID {
 			c.defKey = strconv.FormatInt(opts.ID, 10)
 		} else {
 			c.defKey = randomKey()
 		}
-		c.points = newPoints(c.members)
-		c.rebuild()
-	} else {
-		for i, s := range c.cfg.Servers {
-			sh := shard{server: i, name: s.Name, begin: s.ShardBegin, end: s.ShardEnd, master: ep(s.Addr)}
-			if s.BackupAddr != "" {
-				sh.backup = ep(s.BackupAddr)
-			}
-			c.shards = append(c.shards, sh)
-		}
-		sort.Slice(c.shards, func(i, j int) bool { return c.shards[i].begin < c.shards[j].begin })
-		c.myShard = c.shardFor(shardOf(opts.ID, cfg.ShardSum))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stop = cancel
 	c.wg.Add(1)
 	go c.probeLoop(ctx)
+	if err := c.follow(ctx, cfg); err != nil {
+		c.Close()
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -229,10 +210,8 @@ func (c *Client) Close() error {
 		return nil
 	}
 	c.stop()
+	c.closeEndpoints()
 	c.wg.Wait()
-	for _, e := range c.eps {
-		e.close()
-	}
 	c.deadlines.close()
 	return nil
 }
@@ -250,26 +229,9 @@ func shardOf(id int64, shardsum int) int {
 	return s
 }
 
-// shardFor returns the shard holding seg (validated configs cover all).
-func (c *Client) shardFor(seg int) *shard {
-	i := sort.Search(len(c.shards), func(i int) bool { return c.shards[i].end >= seg })
-	return &c.shards[i]
-}
-
-// rebuild puts the members whose endpoints are up on a new ring, unless the
-// current ring already reflects their states (a concurrent caller rebuilt it).
-func (c *Client) rebuild() {
-	c.ringMu.Lock()
-	defer c.ringMu.Unlock()
-	live := make([]bool, len(c.members))
-	for i, m := range c.members {
-		live[i] = !m.ep.isDown()
-	}
-	if r := c.ring.Load(); r != nil && slices.Equal(r.live, live) {
-		return
-	}
-	c.ring.Store(c.points.build(live, c.defKey))
-}
+// rebuild rebuilds the current view's ring after a server went down or
+// came back.
+func (c *Client) rebuild() { c.view.Load().rebuild(c.defKey) }
 
 // wakeProber tells the prober that a server went down.
 func (c *Client) wakeProber() {

@@ -41,7 +41,7 @@ func newFake(t *testing.T, n *fakeNet, cfg *Config, opts Options) *Client {
 }
 
 // owner is the address the client's default key maps to.
-func owner(c *Client) string { return c.members[c.ring.Load().fixed].ep.addr }
+func owner(c *Client) string { return c.view.Load().members[c.view.Load().ring.Load().fixed].ep.addr }
 
 func call(c *Client, opt CallOptions) (string, error) {
 	var got string
@@ -138,7 +138,7 @@ func TestServerErrorDoesNotFailOver(t *testing.T) {
 	if !errors.As(err, &se) || se.Message != "boom" {
 		t.Fatalf("got %v", err)
 	}
-	if c.members[0].ep.isDown() || c.members[1].ep.isDown() || owner(c) != o {
+	if c.view.Load().members[0].ep.isDown() || c.view.Load().members[1].ep.isDown() || owner(c) != o {
 		t.Error("an application error ejected a server")
 	}
 	if calls := n.count(n.calls, o); calls != 1 {
@@ -295,7 +295,7 @@ func TestAllDownAndBackoff(t *testing.T) {
 	if _, err := call(c, CallOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if c.ring.Load().all {
+	if c.view.Load().ring.Load().all {
 		t.Error("ring not rebuilt after a down server answered")
 	}
 }
@@ -348,7 +348,7 @@ func TestCallerContext(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v", err)
 	}
-	if c.members[0].ep.isDown() || c.members[1].ep.isDown() {
+	if c.view.Load().members[0].ep.isDown() || c.view.Load().members[1].ep.isDown() {
 		t.Error("the caller's deadline ejected a server")
 	}
 }
@@ -362,9 +362,9 @@ func TestCloseReleases(t *testing.T) {
 	if _, err := call(c, CallOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	cn := c.members[0].ep.cn
+	cn := c.view.Load().members[0].ep.cn
 	if cn == nil {
-		cn = c.members[1].ep.cn
+		cn = c.view.Load().members[1].ep.cn
 	}
 	n.set(func(n *fakeNet) {
 		n.handler[owner(c)] = func(ctx context.Context, fc *fakeConn, m string) error {

@@ -30,6 +30,10 @@ type Config struct {
 	Mode     string   // ModeHashring or ModeSharding
 	ShardSum int      // sharding: number of shards, ids map to id % ShardSum
 	Servers  []Server // [server0] .. [server<sum-1>], in order
+
+	// Registry is the [registry] section: the servers come from a registry
+	// and Servers is empty.
+	Registry *RegistryConfig
 }
 
 // Server is one [serverN] section.
@@ -98,7 +102,7 @@ func ParseConfig(data []byte, name string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := f.CheckUnknown(func(s string) bool { return s == "server" || serverSection.MatchString(s) }); err != nil {
+	if err := f.CheckUnknown(func(s string) bool { return s == "server" || s == "registry" || serverSection.MatchString(s) }); err != nil {
 		ce := err.(*conffile.Error)
 		return nil, &ConfigError{File: name, Section: ce.Section, Key: ce.Key, Msg: ce.Msg}
 	}
@@ -118,15 +122,9 @@ func (p *parser) parse() (*Config, error) {
 	if !p.f.HasSection("server") {
 		return nil, p.errf("server", "", "missing section")
 	}
-	sum, err := p.intKey("server", "sum", true, 0)
-	if err != nil {
-		return nil, err
-	}
-	if sum < 1 {
-		return nil, p.errf("server", "sum", "%d is not a server count (want >= 1)", sum)
-	}
 	mode, _ := p.f.Get("server", "mode")
 	cfg := &Config{Mode: strings.ToLower(mode)}
+	var err error
 	switch cfg.Mode {
 	case ModeHashring:
 	case ModeSharding:
@@ -140,6 +138,23 @@ func (p *parser) parse() (*Config, error) {
 		return nil, p.errf("server", "mode", "missing (want hashring or sharding)")
 	default:
 		return nil, p.errf("server", "mode", "unknown mode %q (want hashring or sharding)", mode)
+	}
+	if p.f.HasSection("registry") {
+		p.f.Get("server", "sum") // allowed beside [registry], and unused
+		for _, s := range p.f.Sections() {
+			if serverSection.MatchString(s) {
+				return nil, p.errf(s, "", "[registry] replaces the [serverN] sections: remove them, or remove [registry]")
+			}
+		}
+		cfg.Registry, err = p.registry()
+		return cfg, err
+	}
+	sum, err := p.intKey("server", "sum", true, 0)
+	if err != nil {
+		return nil, err
+	}
+	if sum < 1 {
+		return nil, p.errf("server", "sum", "%d is not a server count (want >= 1)", sum)
 	}
 	for _, s := range p.f.Sections() {
 		m := serverSection.FindStringSubmatch(s)

@@ -70,8 +70,8 @@ func TestParseSeedTemplates(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if len(c.members) != 3 || len(c.eps) != 1 {
-		t.Errorf("want 3 ring members sharing 1 connection, got %d members, %d endpoints", len(c.members), len(c.eps))
+	if len(c.view.Load().members) != 3 || len(c.eps) != 1 {
+		t.Errorf("want 3 ring members sharing 1 connection, got %d members, %d endpoints", len(c.view.Load().members), len(c.eps))
 	}
 
 	cfg, err = ParseConfig([]byte(seedSharding), "echo_cli.conf")

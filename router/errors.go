@@ -66,3 +66,9 @@ func (e *ShardDownError) Unwrap() []error {
 	}
 	return errs
 }
+
+// ErrNoServer is wrapped by the error of a call for which the current
+// membership (a registry's snapshot) has no server: no hashring member at
+// all, or no master or backup claiming the shard of the client's id. A
+// shard's ids are never sent to another shard's servers.
+var ErrNoServer = errors.New("router: no server in the current membership")

@@ -12,12 +12,7 @@ import (
 func (c *Client) probeLoop(ctx context.Context) {
 	defer c.wg.Done()
 	for {
-		var down []*endpoint
-		for _, e := range c.eps {
-			if e.isDown() {
-				down = append(down, e)
-			}
-		}
+		down := c.downEndpoints()
 		if len(down) == 0 {
 			select {
 			case <-c.wake:

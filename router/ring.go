@@ -35,6 +35,7 @@ type member struct {
 	id     string
 	weight int
 	ep     *endpoint
+	name   string // section or registry key, for messages
 }
 
 // memberIDs gives each config server its ring identity.

@@ -41,6 +41,10 @@ func runMaster(app App, cfg *workers.Config, notifier *daemon.Notifier) (err err
 	}
 	defer closer.Close()
 	log := base.With("role", "master")
+	reg, err := openRegistration(cfg, log)
+	if err != nil {
+		return err
+	}
 	ctx, stopSignals := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stopSignals()
 	restartSig := make(chan os.Signal, 1)
@@ -145,10 +149,12 @@ func runMaster(app App, cfg *workers.Config, notifier *daemon.Notifier) (err err
 			return fmt.Errorf("graceful restart: %w", err)
 		}
 	}
+	reg.register(ctx)
 	log.Info("started", "pid", os.Getpid(), "addr", ln.Addr().String(),
 		"rpc_worker_type", cfg.RPC.WorkerType, "worker_processes", len(specs))
 	notifier.Ready(nil)
 
+	restarted := false
 wait:
 	for {
 		select {
@@ -163,9 +169,11 @@ wait:
 				continue
 			}
 			log.Info("graceful restart: new master ready; this one stops accepting and drains", "new_pid", pid)
+			restarted = true
 			break wait
 		}
 	}
+	reg.leave(restarted)
 	log.Info("stopping: draining in-flight calls", "deadline", cfg.App.StopTimeout)
 	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.App.StopTimeout)
 	defer cancel()

@@ -34,6 +34,9 @@ type Config struct {
 	RPC  RPCConfig   // [rpc_server]
 	Self *SelfConfig // [self_server]; nil when the section is absent
 
+	// Registry is the [registry] section (service.Registrar); nil when it is absent.
+	Registry *RegistryConfig
+
 	sections map[string]map[string]string // every section's keys and values
 }
 
@@ -125,7 +128,7 @@ var groupSection = regexp.MustCompile(`^self_group[0-9]+$`)
 // ownedSection reports whether section name is one of svrkit's.
 func ownedSection(name string) bool {
 	switch name {
-	case "app", "rpc_server", "self_server":
+	case "app", "rpc_server", "self_server", "registry":
 		return true
 	}
 	return groupSection.MatchString(name)
@@ -239,6 +242,11 @@ func fromFile(f *conffile.File, path string) (*Config, error) {
 
 	if r.hasSection("self_server") {
 		if c.Self, err = r.self(); err != nil {
+			return nil, err
+		}
+	}
+	if r.hasSection("registry") {
+		if c.Registry, err = r.registry(c); err != nil {
 			return nil, err
 		}
 	}

@@ -1,5 +1,7 @@
 // Command hello_call calls the hello service through the client library that
-// svrkit_service generated: hello_call -f hello_cli.conf NAME.
+// svrkit_service generated: hello_call -f hello_cli.conf NAME. The conf may list the
+// servers ([serverN]) or name an etcd registry ([registry]: docs/ROUTING.md); the blank
+// import of svrkit's etcd package is what links the etcd registry in.
 package main
 
 import (
@@ -8,6 +10,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	_ "github.com/svrkit/svrkit/etcd"
 
 	"example.com/consumer/hello/api/hello"
 )
