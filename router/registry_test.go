@@ -302,6 +302,8 @@ func TestParseRegistryConfig(t *testing.T) {
 		{"[server]\nmode=hashring\n[registry]\netcd=h:1\n", "[registry] prefix: \"\" is not a key prefix"},
 		{"[server]\nmode=hashring\n[registry]\netcd=h:1\nprefix=/p\nwait=soon\n", "[registry] wait: \"soon\" is not a positive duration"},
 		{"[server]\nmode=sharding\n[registry]\netcd=h:1\nprefix=/p\n", "[server] shardsum: missing"},
+		{"[server]\nmode=hashring\n[registry]\netcd=h:1\nprefix=/p\nprefx=/q\n", "[registry] prefx: unknown key"},
+		{"[server]\nmode=hashring\nsum=1\n[server0]\nip=127.0.0.1\nport=1\n[registry]\netcd=h:1\nprefix=/p\n", "[registry] replaces the [serverN] sections"},
 	} {
 		_, err := ParseConfig([]byte(tc.conf), "x_cli.conf")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
