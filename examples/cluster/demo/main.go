@@ -205,7 +205,10 @@ func (d *demo) pid(s *svr) int {
 	if err != nil {
 		return 0
 	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	// The pid is the file's first line; the second records the master's start time and
+	// executable (docs/PROCESSES.md).
+	first, _, _ := strings.Cut(string(b), "\n")
+	pid, _ := strconv.Atoi(strings.TrimSpace(first))
 	return pid
 }
 
