@@ -102,7 +102,9 @@ func pickContenders(peers, models string, withRouter bool) ([]contender, error) 
 		cs = append(cs, contender{name: "svrkit " + m, start: svrkitStarter(m), dial: dialSvrkit, idle: plainIdle})
 	}
 	if withRouter && len(ms) > 0 {
-		cs = append(cs, contender{name: "svrkit " + ms[0] + " +echo client", start: svrkitStarter(ms[0]), dial: dialGenerated, idle: nil})
+		cs = append(cs,
+			contender{name: "svrkit " + ms[0] + " +echo client", start: svrkitStarter(ms[0]), dial: dialGenerated, idle: nil},
+			contender{name: "svrkit " + ms[0] + " +echo client, registry", start: svrkitStarter(ms[0]), dial: dialGeneratedRegistry, idle: nil})
 	}
 	return cs, nil
 }

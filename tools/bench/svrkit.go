@@ -168,11 +168,33 @@ type genConn struct {
 
 func dialGenerated(ctx context.Context, addr string, shared bool) (conn, error) {
 	cfg := &router.Config{Mode: router.ModeHashring, Servers: []router.Server{{Name: "server0", Addr: addr, Weight: router.DefaultWeight}}}
-	gen, err := echo.NewClientFromConfig(cfg, router.Options{})
+	return dialGeneratedWith(cfg, router.Options{})
+}
+
+// dialGeneratedRegistry is dialGenerated with the server pushed by a
+// registry, as the etcd and dnssrv packages push theirs: the steady-state
+// call path of a client that follows a cluster (issue 14: within 5% of the
+// static configuration).
+func dialGeneratedRegistry(ctx context.Context, addr string, shared bool) (conn, error) {
+	cfg := &router.Config{Mode: router.ModeHashring}
+	return dialGeneratedWith(cfg, router.Options{Registry: pushed{addr}})
+}
+
+// pushed is a router.Registry with one member, pushed once.
+type pushed struct{ addr string }
+
+func (p pushed) Watch(ctx context.Context, update func(router.Snapshot)) error {
+	update(router.Snapshot{Version: 1, Members: []router.Member{{Key: "bench/" + p.addr, Addr: p.addr}}})
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func dialGeneratedWith(cfg *router.Config, opts router.Options) (conn, error) {
+	gen, err := echo.NewClientFromConfig(cfg, opts)
 	if err != nil {
 		return nil, err
 	}
-	rc, err := router.New(cfg, router.Options{})
+	rc, err := router.New(cfg, opts)
 	if err != nil {
 		gen.Close()
 		return nil, err
