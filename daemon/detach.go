@@ -6,16 +6,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/svrkit/svrkit/internal/nofollow"
-	"github.com/svrkit/svrkit/internal/readypipe"
+	"github.com/svrkit/svrkit/internal/procenv"
 )
-
-// EnvReadyFD names the fd on which a detached child reports start-up to its parent.
-const EnvReadyFD = "SVRKIT_READY_FD"
 
 // DetachOptions configures Detach. Zero values are documented per field.
 type DetachOptions struct {
@@ -32,9 +28,10 @@ type DetachOptions struct {
 
 // Detach starts the running binary again as a daemon: in a new session (setsid), stdin
 // from /dev/null, stdout and stderr to LogFile. Go cannot fork safely once threads run, so
-// this re-executes instead of forking. It then waits for the child to call
-// (*Notifier).Ready and returns the child's pid, or the child's start-up error (or how it
-// exited) so that a control script's "start" is truthful.
+// this re-executes instead of forking. It then waits for the child to report ready and
+// returns the child's pid, or the child's start-up error (or how it
+// exited) so that a control script's "start" is truthful. The child reports on its
+// procenv.DetachReady pipe.
 func Detach(opts DetachOptions) (int, error) {
 	if opts.Args == nil {
 		opts.Args = os.Args
@@ -72,7 +69,7 @@ func Detach(opts DetachOptions) (int, error) {
 	cmd := &exec.Cmd{
 		Path:        exe,
 		Args:        opts.Args,
-		Env:         append(withoutEnv(opts.Env, EnvReadyFD), EnvReadyFD+"=3"),
+		Env:         procenv.DetachReady.Pass(opts.Env, 3),
 		Stdin:       devnull,
 		Stdout:      out,
 		Stderr:      out,
@@ -87,12 +84,12 @@ func Detach(opts DetachOptions) (int, error) {
 	pid := cmd.Process.Pid
 	_ = r.SetReadDeadline(time.Now().Add(opts.Timeout))
 	msg, rerr := io.ReadAll(io.LimitReader(r, 64<<10))
-	reported, perr := readypipe.Parse(string(msg))
+	reported, perr := procenv.ParseReport(string(msg))
 	switch {
 	case reported && perr == nil:
 		_ = cmd.Process.Release()
 		return pid, nil
-	case reported && !errors.Is(perr, readypipe.ErrBadReport): // the child's error: it exits
+	case reported && !errors.Is(perr, procenv.ErrBadReport): // the child's error: it exits
 		_ = cmd.Wait()
 		return 0, perr
 	case errors.Is(rerr, os.ErrDeadlineExceeded):
@@ -110,37 +107,4 @@ func logName(p string) string {
 		return "its log (output went to /dev/null)"
 	}
 	return p
-}
-
-func withoutEnv(env []string, key string) []string {
-	out := make([]string, 0, len(env)+1)
-	for _, e := range env {
-		if !strings.HasPrefix(e, key+"=") {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// Notifier is the detached child's end of the ready pipe.
-type Notifier struct{ w *readypipe.Writer }
-
-// TakeNotifier returns the ready pipe when this process was started by Detach, else nil.
-// It clears EnvReadyFD and marks the fd close-on-exec so worker processes started later do
-// not inherit it. Call it once, early.
-func TakeNotifier() *Notifier {
-	w := readypipe.Take(EnvReadyFD)
-	if w == nil {
-		return nil
-	}
-	return &Notifier{w: w}
-}
-
-// Ready reports start-up to the waiting parent: nil means ready (the parent prints the pid
-// and exits 0), an error is printed by the parent, which exits non-zero. Only the first
-// call has an effect; a nil Notifier does nothing.
-func (n *Notifier) Ready(err error) {
-	if n != nil {
-		n.w.Report(err)
-	}
 }

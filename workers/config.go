@@ -384,3 +384,16 @@ func (r reader) group(sec, name, workerType string) (GroupConfig, error) {
 	}
 	return g, nil
 }
+
+// Group returns the self group named name, or false.
+func (s *SelfConfig) Group(name string) (GroupConfig, bool) {
+	if s == nil {
+		return GroupConfig{}, false
+	}
+	for _, g := range s.Groups {
+		if g.Name == name {
+			return g, true
+		}
+	}
+	return GroupConfig{}, false
+}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/svrkit/svrkit/internal/procenv"
 	"go.uber.org/goleak"
 )
 
@@ -31,7 +32,7 @@ func TestMain(m *testing.M) {
 	case "done":
 		os.Exit(0)
 	case "ready": // reports ok when it has a readiness pipe (first start only), then runs
-		rp := TakeReadyPipe()
+		rp := procenv.WorkerReady.Take()
 		if rp == nil {
 			os.Exit(5) // a restart: no pipe
 		}
@@ -41,7 +42,7 @@ func TestMain(m *testing.M) {
 		<-c
 		os.Exit(0)
 	case "notready": // start-up fails: reports why and exits
-		TakeReadyPipe().Report(errors.New("register: boom\nsecond line"))
+		procenv.WorkerReady.Take().Report(errors.New("register: boom\nsecond line"))
 		os.Exit(1)
 	}
 }

@@ -29,7 +29,7 @@ type ProcSpec struct {
 	// returned nil).
 	RestartOnSuccess bool
 	// Ready gives the process's first start a readiness pipe (the fd after ExtraFiles,
-	// named by EnvReadyFD; see TakeReadyPipe) on which it reports that it started;
+	// named by procenv.WorkerReady) on which it reports that it started;
 	// (*Procs).WaitReady waits for the reports. Restarts run without it.
 	Ready bool
 }
