@@ -13,6 +13,7 @@ import (
 	"github.com/svrkit/svrkit/daemon"
 	"github.com/svrkit/svrkit/internal/names"
 	"github.com/svrkit/svrkit/internal/procenv"
+	"github.com/svrkit/svrkit/internal/supervise"
 	"github.com/svrkit/svrkit/workers"
 )
 
@@ -34,7 +35,7 @@ func runMaster(app App, cfg *workers.Config, notifier *procenv.Reporter) (err er
 	} else {
 		defer inherited.pidFile.Close() // no-op once taken over
 	}
-	base, closer, err := workers.NewLogger(cfg, "")
+	base, closer, err := newLogger(cfg, "")
 	if err != nil {
 		if inherited != nil {
 			inherited.ln.Close()
@@ -75,7 +76,7 @@ func runMaster(app App, cfg *workers.Config, notifier *procenv.Reporter) (err er
 	}
 	defer ln.Close()
 
-	var specs []workers.ProcSpec
+	var specs []supervise.ProcSpec
 	inProcLn := ln
 	if cfg.RPC.WorkerType == workers.Process {
 		lf, err := ln.(*net.TCPListener).File() // a dup; children get it as fd 3
@@ -108,9 +109,9 @@ func runMaster(app App, cfg *workers.Config, notifier *procenv.Reporter) (err er
 	}
 	procCtx, stopProcs := context.WithCancel(context.Background())
 	defer stopProcs()
-	var procs *workers.Procs
+	var procs *supervise.Procs
 	if len(specs) > 0 {
-		procs, err = workers.StartProcs(procCtx, specs, workers.ProcOptions{
+		procs, err = supervise.StartProcs(procCtx, specs, supervise.Config{
 			Log:       log,
 			KillAfter: cfg.App.StopTimeout + 2*time.Second,
 		})
@@ -204,8 +205,8 @@ func serves(ln net.Listener, rpc workers.RPCConfig) bool {
 }
 
 // childSpec describes the worker process playing role; listener (may be nil) becomes fd 3.
-func childSpec(cfg *workers.Config, role procenv.Role, listener *os.File) workers.ProcSpec {
-	s := workers.ProcSpec{
+func childSpec(cfg *workers.Config, role procenv.Role, listener *os.File) supervise.ProcSpec {
+	s := supervise.ProcSpec{
 		Name:             role.String(),
 		Args:             []string{names.Title(cfg.App.Name, role.String()), "-f", cfg.Path},
 		Env:              append(os.Environ(), role.Env()...),

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/svrkit/svrkit/codec"
+	"github.com/svrkit/svrkit/internal/supervise"
 	"github.com/svrkit/svrkit/transport"
 	"github.com/svrkit/svrkit/workers"
 )
@@ -43,7 +44,7 @@ func Start(ctx context.Context, app App, cfg *workers.Config, ln net.Listener) (
 	if ln == nil {
 		return nil, errors.New("service: Start needs a listener")
 	}
-	log, closer, err := workers.NewLogger(cfg, "")
+	log, closer, err := newLogger(cfg, "")
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +88,7 @@ func start(ctx context.Context, app App, cfg *workers.Config, ln net.Listener, w
 				r.selfWG.Add(1)
 				go func() {
 					defer r.selfWG.Done()
-					workers.RunWorker(selfCtx, cfg, g, i, fn, log.With("role", "self"), workers.Backoff{})
+					supervise.RunWorker(selfCtx, cfg, g, i, fn, log.With("role", "self"))
 				}()
 			}
 		}

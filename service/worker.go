@@ -12,6 +12,7 @@ import (
 
 	"github.com/svrkit/svrkit/internal/names"
 	"github.com/svrkit/svrkit/internal/procenv"
+	"github.com/svrkit/svrkit/internal/supervise"
 	"github.com/svrkit/svrkit/transport"
 	"github.com/svrkit/svrkit/workers"
 )
@@ -37,7 +38,7 @@ func runWorker(app App, cfg *workers.Config, role procenv.Role, ready *procenv.R
 
 // runRPCWorker serves the listening socket inherited as fd 3 until SIGTERM, then drains.
 func runRPCWorker(app App, cfg *workers.Config, role procenv.Role, ready *procenv.Reporter) error {
-	log, closer, err := workers.NewLogger(cfg, "rpc")
+	log, closer, err := newLogger(cfg, "rpc")
 	if err != nil {
 		return err
 	}
@@ -105,7 +106,7 @@ func runSelfWorker(app App, cfg *workers.Config, role procenv.Role, ready *proce
 	if cfg.Self.WorkerType != workers.ProcessCoroutine {
 		g.CoroutineSum = 1
 	}
-	log, closer, err := workers.NewLogger(cfg, "self")
+	log, closer, err := newLogger(cfg, "self")
 	if err != nil {
 		return err
 	}
@@ -119,7 +120,7 @@ func runSelfWorker(app App, cfg *workers.Config, role procenv.Role, ready *proce
 	}
 	done := make(chan struct{})
 	go func() {
-		workers.RunWorker(ctx, cfg, g, role.Index, fn, log, workers.Backoff{})
+		supervise.RunWorker(ctx, cfg, g, role.Index, fn, log)
 		close(done)
 	}()
 	ready.Report(nil)
