@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/svrkit/svrkit/daemon"
+	"github.com/svrkit/svrkit/internal/detach"
 	"github.com/svrkit/svrkit/internal/names"
 	"github.com/svrkit/svrkit/internal/nofollow"
 	"github.com/svrkit/svrkit/internal/procenv"
@@ -79,7 +80,7 @@ func startSuccessor(cfg *workers.Config, ln net.Listener, pf *daemon.PidFile) (i
 	}
 	// Detach puts its ready pipe at fd 3; ExtraFiles follow as 4 and 5.
 	env := append(os.Environ(), procenv.HandoffEnv(4, 5)...)
-	return daemon.Detach(daemon.DetachOptions{
+	return detach.Detach(detach.Options{
 		Path:       exe,
 		Args:       []string{names.Title(cfg.App.Name, names.Master), "-f", cfg.Path},
 		Env:        env,
@@ -134,7 +135,7 @@ func gracefulRestart(ctx context.Context, cfg *workers.Config, oldPid int, stopW
 	if err := signalPid(oldPid); err != nil {
 		return 0, err
 	}
-	// The old master waits up to 30s for its successor to be ready (daemon.Detach).
+	// The old master waits up to 30s for its successor to be ready (detach.Detach).
 	ctx, cancel := context.WithTimeout(ctx, 35*time.Second+stopWait)
 	defer cancel()
 	t := time.NewTicker(20 * time.Millisecond)

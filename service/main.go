@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/svrkit/svrkit/daemon"
+	"github.com/svrkit/svrkit/internal/detach"
 	"github.com/svrkit/svrkit/internal/names"
 	"github.com/svrkit/svrkit/internal/procenv"
 	"github.com/svrkit/svrkit/workers"
@@ -62,7 +63,7 @@ func Run(app App, args []string, stdout, stderr io.Writer) int {
 	if abs, err := filepath.Abs(*conf); err == nil {
 		*conf = abs
 	}
-	notifier := procenv.DetachReady.Take()    // set in a master started by daemon.Detach
+	notifier := procenv.DetachReady.Take()    // set in a master started by detach.Detach
 	workerReady := procenv.WorkerReady.Take() // set in a worker process's first start only
 	fail := func(err error) int {
 		notifier.Report(err)
@@ -149,7 +150,7 @@ func detachStart(app App, cfg *workers.Config, stdout, stderr io.Writer) int {
 			cfg.App.Name, cfg.App.Name, daemon.ErrRunning, st.PID, st.PidFile)
 		return ExitFailure
 	}
-	pid, err := daemon.Detach(daemon.DetachOptions{
+	pid, err := detach.Detach(detach.Options{
 		Args:    []string{names.Title(cfg.App.Name, names.Master), "-f", cfg.Path},
 		LogFile: cfg.App.LogFile,
 	})

@@ -220,7 +220,7 @@ func childSpec(cfg *workers.Config, role procenv.Role, listener *os.File) superv
 }
 
 // readyTimeout bounds how long a start waits for the worker processes to report ready:
-// [app] stop_timeout, at least 10s, at most 25s (under daemon.Detach's 30s, so the
+// [app] stop_timeout, at least 10s, at most 25s (under detach.Detach's 30s, so the
 // detaching parent hears the reason).
 func readyTimeout(cfg *workers.Config) time.Duration {
 	d := cfg.App.StopTimeout

@@ -15,7 +15,7 @@ type ReadyPipe string
 
 // The two ready pipes.
 const (
-	// DetachReady: a detached master tells the command that started it (daemon's Detach).
+	// DetachReady: a detached master tells the command that started it (detach.Detach).
 	DetachReady ReadyPipe = "SVRKIT_READY_FD"
 	// WorkerReady: a worker process tells its master (first start only; restarts by
 	// supervision run without it).

@@ -1,4 +1,6 @@
-package daemon
+// Package detach starts a daemon: the running binary re-executed in a new session, and
+// waits until it reports on its procenv.DetachReady pipe that it started.
+package detach
 
 import (
 	"errors"
@@ -13,12 +15,12 @@ import (
 	"github.com/svrkit/svrkit/internal/procenv"
 )
 
-// DetachOptions configures Detach. Zero values are documented per field.
-type DetachOptions struct {
+// Options configures Detach. Zero values are documented per field.
+type Options struct {
 	Args    []string      // argv of the daemon, Args[0] being the title ps shows; nil = os.Args
 	Env     []string      // environment; nil = os.Environ()
 	LogFile string        // the daemon's stdout and stderr (appended; a symbolic link is refused); "" = /dev/null
-	Timeout time.Duration // how long to wait for Ready; 0 = 30s. On timeout the child is killed.
+	Timeout time.Duration // how long to wait for the report; 0 = 30s, negative is an error. On timeout the child is killed.
 	// ExtraFiles are passed to the daemon as fds 4, 5, ... (fd 3 is the ready pipe); nil = none.
 	// A graceful restart passes the listening socket and the locked pidfile this way.
 	ExtraFiles []*os.File
@@ -32,38 +34,41 @@ type DetachOptions struct {
 // returns the child's pid, or the child's start-up error (or how it
 // exited) so that a control script's "start" is truthful. The child reports on its
 // procenv.DetachReady pipe.
-func Detach(opts DetachOptions) (int, error) {
+func Detach(opts Options) (int, error) {
+	if opts.Timeout < 0 {
+		return 0, fmt.Errorf("detach: negative Timeout %v", opts.Timeout)
+	}
 	if opts.Args == nil {
 		opts.Args = os.Args
 	}
 	if opts.Env == nil {
 		opts.Env = os.Environ()
 	}
-	if opts.Timeout <= 0 {
+	if opts.Timeout == 0 {
 		opts.Timeout = 30 * time.Second
 	}
 	exe := opts.Path
 	if exe == "" {
 		var err error
 		if exe, err = os.Executable(); err != nil {
-			return 0, fmt.Errorf("daemon: find own executable: %w", err)
+			return 0, fmt.Errorf("detach: find own executable: %w", err)
 		}
 	}
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
-		return 0, fmt.Errorf("daemon: %w", err)
+		return 0, fmt.Errorf("detach: %w", err)
 	}
 	defer devnull.Close()
 	out := devnull
 	if opts.LogFile != "" {
 		if out, err = nofollow.Append(opts.LogFile); err != nil {
-			return 0, fmt.Errorf("daemon: open log file for the daemon's output: %w", err)
+			return 0, fmt.Errorf("detach: open log file for the daemon's output: %w", err)
 		}
 		defer out.Close()
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
-		return 0, fmt.Errorf("daemon: ready pipe: %w", err)
+		return 0, fmt.Errorf("detach: ready pipe: %w", err)
 	}
 	defer r.Close()
 	cmd := &exec.Cmd{
@@ -79,7 +84,7 @@ func Detach(opts DetachOptions) (int, error) {
 	err = cmd.Start()
 	w.Close()
 	if err != nil {
-		return 0, fmt.Errorf("daemon: start %s: %w", exe, err)
+		return 0, fmt.Errorf("detach: start %s: %w", exe, err)
 	}
 	pid := cmd.Process.Pid
 	_ = r.SetReadDeadline(time.Now().Add(opts.Timeout))
@@ -95,10 +100,10 @@ func Detach(opts DetachOptions) (int, error) {
 	case errors.Is(rerr, os.ErrDeadlineExceeded):
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
-		return 0, fmt.Errorf("daemon: pid %d did not report ready within %v; killed it (see %s)", pid, opts.Timeout, logName(opts.LogFile))
+		return 0, fmt.Errorf("detach: pid %d did not report ready within %v; killed it (see %s)", pid, opts.Timeout, logName(opts.LogFile))
 	default:
 		werr := cmd.Wait()
-		return 0, fmt.Errorf("daemon: pid %d exited before reporting ready (%v); see %s", pid, werr, logName(opts.LogFile))
+		return 0, fmt.Errorf("detach: pid %d exited before reporting ready (%v); see %s", pid, werr, logName(opts.LogFile))
 	}
 }
 
