@@ -66,12 +66,15 @@ func Status(pidfile string) (State, error) {
 
 // Stop stops the daemon holding pidfile: SIGTERM to its pid (the master drains and stops
 // its workers), then waits for it and every process it had started to exit. If they are
-// still there after timeout (0 = 10s), they get SIGKILL and the pidfile is removed; the
+// still there after timeout (0 = 10s; negative is an error), they get SIGKILL and the pidfile is removed; the
 // returned error says so. A pidfile whose lock nobody holds is stale: it is removed and
 // the error wraps ErrNotRunning. Stop signals nothing when Status cannot prove the pidfile
 // names this service's master; its error says why.
 func Stop(ctx context.Context, pidfile string, timeout time.Duration) error {
-	if timeout <= 0 {
+	if timeout < 0 {
+		return fmt.Errorf("daemon: Stop: negative timeout %v", timeout)
+	}
+	if timeout == 0 {
 		timeout = 10 * time.Second
 	}
 	st, err := Status(pidfile)

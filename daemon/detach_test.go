@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"github.com/svrkit/svrkit/internal/detach"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,7 +14,7 @@ import (
 
 func detachChild(t *testing.T, behaviour, pidfile string, timeout time.Duration) (int, error) {
 	t.Helper()
-	return Detach(DetachOptions{
+	return detach.Detach(detach.Options{
 		Args:    []string{"daemon_test: master"},
 		Env:     append(os.Environ(), envChild+"="+behaviour, envPidFile+"="+pidfile, "GORACE=atexit_sleep_ms=0"),
 		LogFile: filepath.Join(filepath.Dir(pidfile), "out.log"),
@@ -96,5 +97,16 @@ func TestDetachFailures(t *testing.T) {
 	_, err = detachChild(t, "slow", filepath.Join(dir, "c.pid"), 300*time.Millisecond)
 	if err == nil || !strings.Contains(err.Error(), "did not report ready") {
 		t.Errorf("slow child: %v", err)
+	}
+}
+
+// TestNegativeTimeouts: an invalid option is an error, not a silent default.
+func TestNegativeTimeouts(t *testing.T) {
+	pidfile := filepath.Join(t.TempDir(), "testd.pid")
+	if err := Stop(context.Background(), pidfile, -time.Second); err == nil || !strings.Contains(err.Error(), "negative timeout") {
+		t.Errorf("Stop with a negative timeout: %v", err)
+	}
+	if _, err := detachChild(t, "serve", pidfile, -time.Second); err == nil || !strings.Contains(err.Error(), "negative Timeout") {
+		t.Errorf("Detach with a negative timeout: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/svrkit/svrkit/internal/procenv"
 	"go.uber.org/goleak"
 )
 
@@ -22,14 +23,14 @@ func TestMain(m *testing.M) {
 	case "":
 		goleak.VerifyTestMain(m)
 	case "serve", "stuck": // take the pidfile, report ready, run until SIGTERM
-		n := TakeNotifier()
-		if os.Getenv(EnvReadyFD) != "" {
-			n.Ready(errors.New("EnvReadyFD still set"))
+		n := procenv.DetachReady.Take()
+		if os.Getenv(string(procenv.DetachReady)) != "" {
+			n.Report(errors.New("procenv.DetachReady still set"))
 			os.Exit(1)
 		}
 		pf, err := AcquirePidFile(os.Getenv(envPidFile), "testd")
 		if err != nil {
-			n.Ready(err)
+			n.Report(err)
 			os.Exit(1)
 		}
 		c := make(chan os.Signal, 1)
@@ -37,14 +38,14 @@ func TestMain(m *testing.M) {
 		if os.Getenv(envChild) == "stuck" {
 			signal.Ignore(syscall.SIGTERM)
 		}
-		n.Ready(nil)
+		n.Report(nil)
 		<-c
 		pf.Release()
 		os.Exit(0)
 	case "die":
 		os.Exit(7)
 	case "slow":
-		TakeNotifier()
+		procenv.DetachReady.Take()
 		time.Sleep(time.Hour)
 	}
 }

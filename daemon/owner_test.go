@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/svrkit/svrkit/internal/detach"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -135,7 +136,7 @@ func TestDetachLogSymlinkRefused(t *testing.T) {
 	if err := os.Symlink(target, log); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Detach(DetachOptions{Args: []string{"daemon_test"}, Env: append(os.Environ(), envChild+"=die"), LogFile: log})
+	_, err := detach.Detach(detach.Options{Args: []string{"daemon_test"}, Env: append(os.Environ(), envChild+"=die"), LogFile: log})
 	if err == nil || !strings.Contains(err.Error(), log+" is a symbolic link") {
 		t.Errorf("detach: %v", err)
 	}

@@ -60,7 +60,7 @@ func testApp(dir string) App {
 	return App{
 		Name: "echo",
 		Init: func(ctx context.Context, cfg *workers.Config) error {
-			if os.Getenv(workers.EnvRole) == workers.RoleSelf && exists(panicInitFile) {
+			if RoleOf(ctx).Kind == RoleSelf && exists(panicInitFile) {
 				panic("test init crash")
 			}
 			return nil

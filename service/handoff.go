@@ -13,7 +13,10 @@ import (
 	"time"
 
 	"github.com/svrkit/svrkit/daemon"
+	"github.com/svrkit/svrkit/internal/detach"
+	"github.com/svrkit/svrkit/internal/names"
 	"github.com/svrkit/svrkit/internal/nofollow"
+	"github.com/svrkit/svrkit/internal/procenv"
 	"github.com/svrkit/svrkit/workers"
 )
 
@@ -22,11 +25,7 @@ import (
 // socket and the locked pidfile. The new master starts its workers on the same socket, takes
 // the pidfile over (it stays locked throughout) and reports ready; only then does the old
 // master stop accepting and drain like a stop. The socket is never closed, so no connection
-// attempt is refused during the hand-off.
-const (
-	EnvHandoffListenFD = "SVRKIT_HANDOFF_LISTEN_FD" // the new master's inherited listening socket
-	EnvHandoffPidFD    = "SVRKIT_HANDOFF_PID_FD"    // the new master's inherited, locked pidfile
-)
+// attempt is refused during the hand-off. procenv names the inherited fds.
 
 // handoff is what a new master inherited from its predecessor.
 type handoff struct {
@@ -37,27 +36,18 @@ type handoff struct {
 // takeHandoff returns the inherited socket and pidfile when this master was started by a
 // graceful restart (nil, nil otherwise). It clears the environment so workers do not see it.
 func takeHandoff() (*handoff, error) {
-	lv, pv := os.Getenv(EnvHandoffListenFD), os.Getenv(EnvHandoffPidFD)
-	if lv == "" && pv == "" {
+	lf, pf, err := procenv.TakeHandoff()
+	if err != nil {
+		return nil, fmt.Errorf("graceful restart: %w", err)
+	}
+	if lf == nil {
 		return nil, nil
 	}
-	os.Unsetenv(EnvHandoffListenFD)
-	os.Unsetenv(EnvHandoffPidFD)
-	lfd, err1 := strconv.Atoi(lv)
-	pfd, err2 := strconv.Atoi(pv)
-	if err1 != nil || err2 != nil || lfd < 3 || pfd < 3 {
-		return nil, fmt.Errorf("graceful restart: bad inherited fds %s=%q %s=%q", EnvHandoffListenFD, lv, EnvHandoffPidFD, pv)
-	}
-	// Inherited fds are not close-on-exec: keep them from the workers started later.
-	syscall.CloseOnExec(lfd)
-	syscall.CloseOnExec(pfd)
-	lf := os.NewFile(uintptr(lfd), "inherited-listener")
-	pf := os.NewFile(uintptr(pfd), "inherited-pidfile")
 	ln, err := net.FileListener(lf) // dups the fd
 	lf.Close()
 	if err != nil {
 		pf.Close()
-		return nil, fmt.Errorf("graceful restart: inherited listening socket (fd %d): %w", lfd, err)
+		return nil, fmt.Errorf("graceful restart: inherited listening socket: %w", err)
 	}
 	return &handoff{ln: ln, pidFile: pf}, nil
 }
@@ -89,10 +79,10 @@ func startSuccessor(cfg *workers.Config, ln net.Listener, pf *daemon.PidFile) (i
 		return 0, fmt.Errorf("graceful restart: %w", err)
 	}
 	// Detach puts its ready pipe at fd 3; ExtraFiles follow as 4 and 5.
-	env := append(os.Environ(), EnvHandoffListenFD+"=4", EnvHandoffPidFD+"=5")
-	return daemon.Detach(daemon.DetachOptions{
+	env := append(os.Environ(), procenv.HandoffEnv(4, 5)...)
+	return detach.Detach(detach.Options{
 		Path:       exe,
-		Args:       []string{workers.Title(cfg.App.Name, "master"), "-f", cfg.Path},
+		Args:       []string{names.Title(cfg.App.Name, names.Master), "-f", cfg.Path},
 		Env:        env,
 		LogFile:    cfg.App.LogFile,
 		ExtraFiles: []*os.File{lf, pf.File()},
@@ -145,7 +135,7 @@ func gracefulRestart(ctx context.Context, cfg *workers.Config, oldPid int, stopW
 	if err := signalPid(oldPid); err != nil {
 		return 0, err
 	}
-	// The old master waits up to 30s for its successor to be ready (daemon.Detach).
+	// The old master waits up to 30s for its successor to be ready (detach.Detach).
 	ctx, cancel := context.WithTimeout(ctx, 35*time.Second+stopWait)
 	defer cancel()
 	t := time.NewTicker(20 * time.Millisecond)

@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/svrkit/svrkit/daemon"
+	"github.com/svrkit/svrkit/internal/detach"
+	"github.com/svrkit/svrkit/internal/names"
+	"github.com/svrkit/svrkit/internal/procenv"
 	"github.com/svrkit/svrkit/workers"
 )
 
@@ -32,7 +35,7 @@ const (
 //	                                     socket, then the old one drains (start if not running)
 //	<app>_svr -f conf -s status          print state; exit 0 if running, 3 if not
 //
-// A process started by a master as a worker (see workers.RoleFromEnv) runs that role.
+// A process started by a master as a worker process runs that worker's role.
 func Main(app App) {
 	os.Exit(Run(app, os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -60,10 +63,10 @@ func Run(app App, args []string, stdout, stderr io.Writer) int {
 	if abs, err := filepath.Abs(*conf); err == nil {
 		*conf = abs
 	}
-	notifier := daemon.TakeNotifier()
-	workerReady := workers.TakeReadyPipe() // set in a worker process's first start only
+	notifier := procenv.DetachReady.Take()    // set in a master started by detach.Detach
+	workerReady := procenv.WorkerReady.Take() // set in a worker process's first start only
 	fail := func(err error) int {
-		notifier.Ready(err)
+		notifier.Report(err)
 		workerReady.Report(err)
 		fmt.Fprintf(stderr, "%s_svr: %v\n", app.Name, err)
 		return ExitFailure
@@ -72,7 +75,7 @@ func Run(app App, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	if role, ok, err := workers.RoleFromEnv(); ok {
+	if role, ok, err := procenv.RoleFromEnv(); ok {
 		if err != nil {
 			return fail(err)
 		}
@@ -147,8 +150,8 @@ func detachStart(app App, cfg *workers.Config, stdout, stderr io.Writer) int {
 			cfg.App.Name, cfg.App.Name, daemon.ErrRunning, st.PID, st.PidFile)
 		return ExitFailure
 	}
-	pid, err := daemon.Detach(daemon.DetachOptions{
-		Args:    []string{workers.Title(cfg.App.Name, "master"), "-f", cfg.Path},
+	pid, err := detach.Detach(detach.Options{
+		Args:    []string{names.Title(cfg.App.Name, names.Master), "-f", cfg.Path},
 		LogFile: cfg.App.LogFile,
 	})
 	if err != nil {

@@ -11,14 +11,17 @@ import (
 	"time"
 
 	"github.com/svrkit/svrkit/daemon"
+	"github.com/svrkit/svrkit/internal/names"
+	"github.com/svrkit/svrkit/internal/procenv"
+	"github.com/svrkit/svrkit/internal/supervise"
 	"github.com/svrkit/svrkit/workers"
 )
 
 // runMaster runs the master in this process until SIGTERM or SIGINT: it holds the pidfile,
 // listens, runs the thread models in-process and supervises the process models' children.
 // notifier (nil when not detached) learns whether start-up succeeded.
-func runMaster(app App, cfg *workers.Config, notifier *daemon.Notifier) (err error) {
-	defer func() { notifier.Ready(err) }() // no-op once Ready(nil) was sent
+func runMaster(app App, cfg *workers.Config, notifier *procenv.Reporter) (err error) {
+	defer func() { notifier.Report(err) }() // no-op once Report(nil) was sent
 	inherited, err := takeHandoff()
 	if err != nil {
 		return err
@@ -32,7 +35,7 @@ func runMaster(app App, cfg *workers.Config, notifier *daemon.Notifier) (err err
 	} else {
 		defer inherited.pidFile.Close() // no-op once taken over
 	}
-	base, closer, err := workers.NewLogger(cfg, "")
+	base, closer, err := newLogger(cfg, "")
 	if err != nil {
 		if inherited != nil {
 			inherited.ln.Close()
@@ -73,7 +76,7 @@ func runMaster(app App, cfg *workers.Config, notifier *daemon.Notifier) (err err
 	}
 	defer ln.Close()
 
-	var specs []workers.ProcSpec
+	var specs []supervise.ProcSpec
 	inProcLn := ln
 	if cfg.RPC.WorkerType == workers.Process {
 		lf, err := ln.(*net.TCPListener).File() // a dup; children get it as fd 3
@@ -82,7 +85,7 @@ func runMaster(app App, cfg *workers.Config, notifier *daemon.Notifier) (err err
 		}
 		defer lf.Close()
 		for i := 0; i < cfg.RPC.WorkerSum; i++ {
-			specs = append(specs, childSpec(cfg, workers.Role{Kind: workers.RoleRPC, Index: i}, lf))
+			specs = append(specs, childSpec(cfg, procenv.Role{Kind: procenv.RoleRPC, Index: i}, lf))
 		}
 		inProcLn = nil
 	}
@@ -93,7 +96,7 @@ func runMaster(app App, cfg *workers.Config, notifier *daemon.Notifier) (err err
 		}
 		for _, g := range cfg.Self.Groups {
 			for i := 0; i < g.WorkerSum; i++ {
-				specs = append(specs, childSpec(cfg, workers.Role{Kind: workers.RoleSelf, Group: g.Name, Index: i}, nil))
+				specs = append(specs, childSpec(cfg, procenv.Role{Kind: procenv.RoleSelf, Group: g.Name, Index: i}, nil))
 			}
 		}
 	}
@@ -106,9 +109,9 @@ func runMaster(app App, cfg *workers.Config, notifier *daemon.Notifier) (err err
 	}
 	procCtx, stopProcs := context.WithCancel(context.Background())
 	defer stopProcs()
-	var procs *workers.Procs
+	var procs *supervise.Procs
 	if len(specs) > 0 {
-		procs, err = workers.StartProcs(procCtx, specs, workers.ProcOptions{
+		procs, err = supervise.StartProcs(procCtx, specs, supervise.Config{
 			Log:       log,
 			KillAfter: cfg.App.StopTimeout + 2*time.Second,
 		})
@@ -152,7 +155,7 @@ func runMaster(app App, cfg *workers.Config, notifier *daemon.Notifier) (err err
 	reg.register(ctx)
 	log.Info("started", "pid", os.Getpid(), "addr", ln.Addr().String(),
 		"rpc_worker_type", cfg.RPC.WorkerType, "worker_processes", len(specs))
-	notifier.Ready(nil)
+	notifier.Report(nil)
 
 	restarted := false
 wait:
@@ -202,12 +205,12 @@ func serves(ln net.Listener, rpc workers.RPCConfig) bool {
 }
 
 // childSpec describes the worker process playing role; listener (may be nil) becomes fd 3.
-func childSpec(cfg *workers.Config, role workers.Role, listener *os.File) workers.ProcSpec {
-	s := workers.ProcSpec{
+func childSpec(cfg *workers.Config, role procenv.Role, listener *os.File) supervise.ProcSpec {
+	s := supervise.ProcSpec{
 		Name:             role.String(),
-		Args:             []string{role.Title(cfg.App.Name), "-f", cfg.Path},
+		Args:             []string{names.Title(cfg.App.Name, role.String()), "-f", cfg.Path},
 		Env:              append(os.Environ(), role.Env()...),
-		RestartOnSuccess: role.Kind == workers.RoleRPC,
+		RestartOnSuccess: role.Kind == procenv.RoleRPC,
 		Ready:            true,
 	}
 	if listener != nil {
@@ -217,7 +220,7 @@ func childSpec(cfg *workers.Config, role workers.Role, listener *os.File) worker
 }
 
 // readyTimeout bounds how long a start waits for the worker processes to report ready:
-// [app] stop_timeout, at least 10s, at most 25s (under daemon.Detach's 30s, so the
+// [app] stop_timeout, at least 10s, at most 25s (under detach.Detach's 30s, so the
 // detaching parent hears the reason).
 func readyTimeout(cfg *workers.Config) time.Duration {
 	d := cfg.App.StopTimeout

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/svrkit/svrkit/codec"
+	"github.com/svrkit/svrkit/internal/supervise"
 	"github.com/svrkit/svrkit/transport"
 	"github.com/svrkit/svrkit/workers"
 )
@@ -38,12 +39,16 @@ type Running struct {
 // Start runs app in this process: the rpc server on ln (at most [rpc_server] worker_sum
 // calls at once, whatever worker_type says) and every self worker as goroutines (worker_sum
 // per group, coroutine_sum goroutines each for process_coroutine). Logs go to [app] log or
-// stderr. ctx only bounds start-up (Init); stop with (*Running).Stop.
+// stderr. A cfg built by hand must pass cfg.Verify. ctx only bounds start-up (Init); stop
+// with (*Running).Stop.
 func Start(ctx context.Context, app App, cfg *workers.Config, ln net.Listener) (*Running, error) {
 	if ln == nil {
 		return nil, errors.New("service: Start needs a listener")
 	}
-	log, closer, err := workers.NewLogger(cfg, "")
+	if err := cfg.Verify(); err != nil {
+		return nil, err
+	}
+	log, closer, err := newLogger(cfg, "")
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +92,7 @@ func start(ctx context.Context, app App, cfg *workers.Config, ln net.Listener, w
 				r.selfWG.Add(1)
 				go func() {
 					defer r.selfWG.Done()
-					workers.RunWorker(selfCtx, cfg, g, i, fn, log.With("role", "self"), workers.Backoff{})
+					supervise.RunWorker(selfCtx, cfg, g, i, fn, log.With("role", "self"))
 				}()
 			}
 		}

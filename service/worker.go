@@ -10,6 +10,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/svrkit/svrkit/internal/names"
+	"github.com/svrkit/svrkit/internal/procenv"
+	"github.com/svrkit/svrkit/internal/supervise"
 	"github.com/svrkit/svrkit/transport"
 	"github.com/svrkit/svrkit/workers"
 )
@@ -17,25 +20,25 @@ import (
 // runWorker runs this process as the worker role its master gave it, until SIGTERM. ready
 // (nil after a restart) learns whether start-up succeeded: rpc workers report once the
 // APIs are registered and the socket is served, self workers once App.Init returned.
-func runWorker(app App, cfg *workers.Config, role workers.Role, ready *workers.ReadyPipe, stderr io.Writer) int {
+func runWorker(app App, cfg *workers.Config, role procenv.Role, ready *procenv.Reporter, stderr io.Writer) int {
 	var err error
 	switch role.Kind {
-	case workers.RoleRPC:
+	case procenv.RoleRPC:
 		err = runRPCWorker(app, cfg, role, ready)
 	default:
 		err = runSelfWorker(app, cfg, role, ready)
 	}
 	ready.Report(err) // no-op once reported
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", role.Title(cfg.App.Name), err)
+		fmt.Fprintf(stderr, "%s: %v\n", names.Title(cfg.App.Name, role.String()), err)
 		return ExitFailure
 	}
 	return ExitOK
 }
 
 // runRPCWorker serves the listening socket inherited as fd 3 until SIGTERM, then drains.
-func runRPCWorker(app App, cfg *workers.Config, role workers.Role, ready *workers.ReadyPipe) error {
-	log, closer, err := workers.NewLogger(cfg, "rpc")
+func runRPCWorker(app App, cfg *workers.Config, role procenv.Role, ready *procenv.Reporter) error {
+	log, closer, err := newLogger(cfg, "rpc")
 	if err != nil {
 		return err
 	}
@@ -43,14 +46,14 @@ func runRPCWorker(app App, cfg *workers.Config, role workers.Role, ready *worker
 	log = log.With("worker", role.Index)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	f := os.NewFile(workers.ListenFD, "listener")
+	f := os.NewFile(procenv.ListenFD, "listener")
 	if f == nil {
-		return fmt.Errorf("no listening socket at fd %d", workers.ListenFD)
+		return fmt.Errorf("no listening socket at fd %d", procenv.ListenFD)
 	}
 	ln, err := net.FileListener(f) // dups the fd
 	f.Close()
 	if err != nil {
-		return fmt.Errorf("inherited listening socket (fd %d): %w", workers.ListenFD, err)
+		return fmt.Errorf("inherited listening socket (fd %d): %w", procenv.ListenFD, err)
 	}
 	if app.Init != nil {
 		if err := app.Init(withRole(ctx, Role{Kind: RoleRPC, Index: role.Index}), cfg); err != nil {
@@ -91,7 +94,7 @@ func runRPCWorker(app App, cfg *workers.Config, role workers.Role, ready *worker
 // runSelfWorker runs one self worker (coroutine_sum goroutines for process_coroutine)
 // until SIGTERM. It exits 0 when every handler returned nil (the master then does not
 // restart it) or on stop.
-func runSelfWorker(app App, cfg *workers.Config, role workers.Role, ready *workers.ReadyPipe) error {
+func runSelfWorker(app App, cfg *workers.Config, role procenv.Role, ready *procenv.Reporter) error {
 	g, ok := cfg.Self.Group(role.Group)
 	if !ok {
 		return fmt.Errorf("self group %q is not in %s", role.Group, cfg.Path)
@@ -103,7 +106,7 @@ func runSelfWorker(app App, cfg *workers.Config, role workers.Role, ready *worke
 	if cfg.Self.WorkerType != workers.ProcessCoroutine {
 		g.CoroutineSum = 1
 	}
-	log, closer, err := workers.NewLogger(cfg, "self")
+	log, closer, err := newLogger(cfg, "self")
 	if err != nil {
 		return err
 	}
@@ -117,7 +120,7 @@ func runSelfWorker(app App, cfg *workers.Config, role workers.Role, ready *worke
 	}
 	done := make(chan struct{})
 	go func() {
-		workers.RunWorker(ctx, cfg, g, role.Index, fn, log, workers.Backoff{})
+		supervise.RunWorker(ctx, cfg, g, role.Index, fn, log)
 		close(done)
 	}()
 	ready.Report(nil)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/svrkit/svrkit/internal/conffile"
+	"github.com/svrkit/svrkit/internal/names"
 )
 
 // Worker types and dispatch types accepted in <app>_svr.conf.
@@ -203,8 +204,11 @@ func fromFile(f *conffile.File, path string) (*Config, error) {
 	if !r.hasSection("app") {
 		return nil, fmt.Errorf("workers: %s: missing section [app] (keys: name, pid)", path)
 	}
-	if c.App.Name, err = r.str("app", "name", "the app name"); err != nil {
+	if c.App.Name, err = r.str("app", "name", "the app name: "+names.AppRule); err != nil {
 		return nil, err
+	}
+	if err := names.App(c.App.Name); err != nil {
+		return nil, r.errf("app", "name", "%v", err)
 	}
 	if c.App.PidFile, err = r.str("app", "pid", "a pidfile path"); err != nil {
 		return nil, err
@@ -327,7 +331,7 @@ func (r reader) self() (*SelfConfig, error) {
 		return nil, err
 	}
 	if s.DispatchType == Simple {
-		g, err := r.group(sec, Simple, s.WorkerType)
+		g, err := r.group(sec, names.Simple, s.WorkerType)
 		if err != nil {
 			return nil, err
 		}
@@ -344,12 +348,12 @@ func (r reader) self() (*SelfConfig, error) {
 		if !r.hasSection(gs) {
 			return nil, fmt.Errorf("workers: %s: missing section [%s] ([self_server] group_sum=%d wants [self_group0]..[self_group%d])", r.path, gs, n, n-1)
 		}
-		name, err := r.str(gs, "group_name", "a group name of letters, digits and _")
+		name, err := r.str(gs, "group_name", "a group name: "+names.GroupRule)
 		if err != nil {
 			return nil, err
 		}
-		if !validGroupName(name) {
-			return nil, r.errf(gs, "group_name", "bad value %q (allowed: letters, digits, '_' and '-')", name)
+		if err := names.Group(name); err != nil { // the rule of the IDL's group_name too
+			return nil, r.errf(gs, "group_name", "%v", err)
 		}
 		if prev, dup := seen[name]; dup {
 			return nil, r.errf(gs, "group_name", "duplicate group name %q (also in [%s])", name, prev)
@@ -381,14 +385,15 @@ func (r reader) group(sec, name, workerType string) (GroupConfig, error) {
 	return g, nil
 }
 
-// validGroupName accepts names usable in file names and ps titles. '_' is fine: worker
-// identity is never parsed back out of a joined string (pysvrkit's bug).
-func validGroupName(s string) bool {
-	for _, c := range s {
-		ok := c == '_' || c == '-' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-		if !ok {
-			return false
+// Group returns the self group named name, or false.
+func (s *SelfConfig) Group(name string) (GroupConfig, bool) {
+	if s == nil {
+		return GroupConfig{}, false
+	}
+	for _, g := range s.Groups {
+		if g.Name == name {
+			return g, true
 		}
 	}
-	return s != ""
+	return GroupConfig{}, false
 }

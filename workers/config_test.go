@@ -236,3 +236,44 @@ func TestBadConfig(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+func TestVerify(t *testing.T) {
+	c, err := ParseConfig([]byte(seedConf), "echo_svr.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Verify(); err != nil {
+		t.Fatalf("a parsed config: %v", err)
+	}
+	good := func() *Config {
+		return &Config{
+			App: AppConfig{Name: "echo"},
+			RPC: RPCConfig{IP: "127.0.0.1", WorkerType: Thread, WorkerSum: 4},
+			Self: &SelfConfig{DispatchType: Custom, WorkerType: Thread,
+				Groups: []GroupConfig{{Name: "event", WorkerSum: 1}}},
+		}
+	}
+	if err := good().Verify(); err != nil {
+		t.Fatalf("a hand-built config with defaults: %v", err)
+	}
+	for name, mod := range map[string]func(c *Config){
+		"app name":       func(c *Config) { c.App.Name = "my app" },
+		"stop timeout":   func(c *Config) { c.App.StopTimeout = -time.Second },
+		"rpc type":       func(c *Config) { c.RPC.WorkerType = "fork" },
+		"rpc sum":        func(c *Config) { c.RPC.WorkerSum = 0 },
+		"rpc bound":      func(c *Config) { c.RPC.WriteTimeout = -1 },
+		"dispatch":       func(c *Config) { c.Self.DispatchType = "round_robin" },
+		"self type":      func(c *Config) { c.Self.WorkerType = "fork" },
+		"no groups":      func(c *Config) { c.Self.Groups = nil },
+		"group name":     func(c *Config) { c.Self.Groups[0].Name = "9lives" },
+		"duplicate":      func(c *Config) { c.Self.Groups = append(c.Self.Groups, c.Self.Groups[0]) },
+		"group sum":      func(c *Config) { c.Self.Groups[0].WorkerSum = 0 },
+		"simple's group": func(c *Config) { c.Self.DispatchType = Simple },
+	} {
+		c := good()
+		mod(c)
+		if err := c.Verify(); err == nil {
+			t.Errorf("%s: Verify accepted %+v", name, c)
+		}
+	}
+}

@@ -1,5 +1,5 @@
-// Package workers reads <app>_svr.conf and runs pysvrkit's worker models: self-server
-// handlers as supervised goroutines (RunWorker), worker processes as supervised children
-// re-executed from the running binary (StartProcs), and the role a child is told to play
-// (Role, passed in the environment).
+// Package workers reads <app>_svr.conf (LoadConfig: pysvrkit's worker models, rpc
+// worker_type thread or process, self-server dispatch simple or custom with worker_type
+// thread, process or process_coroutine) and defines what a self-server handler is
+// (SelfFunc, called with its Worker). The service package runs them.
 package workers

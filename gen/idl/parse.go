@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/svrkit/svrkit/internal/names"
 )
 
 // Limits match the workers package, so a generated <app>_svr.conf always loads.
@@ -18,7 +20,7 @@ const (
 	MaxFileSize   = 4 << 20
 	// MaxNameLen bounds the app, API and group names, which make up file names such
 	// as <app>_rpc_<api>_handler.go (at most 255 bytes on common file systems).
-	MaxNameLen = 100
+	MaxNameLen = names.MaxLen
 )
 
 // ParseFile reads and parses an IDL file.
@@ -196,17 +198,16 @@ func (v *validator) top(root *node) {
 		return
 	}
 	if app, n, ok := o.str("app", "the app name: a letter followed by letters, digits and _"); ok {
+		nameErr := names.App(app) // the rule <app>_svr.conf checks too
 		switch {
-		case !isName(app):
-			v.c.errorf(n.off, "app", "bad name %q (allowed: an ASCII letter followed by letters, digits and _; it names the Go package, files and binary)", app)
+		case nameErr != nil:
+			v.c.errorf(n.off, "app", "%v; it names the Go package, files and binary", nameErr)
 		case app == "main" || isGoKeyword(app):
 			v.c.errorf(n.off, "app", "bad name %q: it is a Go keyword or \"main\", and the app name is a Go package name", app)
 		case app == "api":
 			v.c.errorf(n.off, "app", "bad name %q: the control script <app> and the client package's directory api/ would share the name", app)
 		case strings.HasSuffix(app, "_test"):
 			v.c.errorf(n.off, "app", "bad name %q: a Go package name ending in _test is a test package", app)
-		case len(app) > MaxNameLen:
-			v.c.errorf(n.off, "app", "name is %d characters (allowed: at most %d; it starts file names)", len(app), MaxNameLen)
 		default:
 			v.spec.App = app
 		}
@@ -626,12 +627,10 @@ func (v *validator) self(n *node) {
 		name, nn, nameOK := go_.str("group_name", "a group name")
 		if nameOK {
 			g.Name, g.GoName = name, GoName(name)
+			nameErr := names.Group(name) // the rule <app>_svr.conf checks too
 			switch {
-			case !isGroupName(name):
-				v.c.errorf(nn.off, gpath+".group_name", "bad name %q (allowed: an ASCII letter followed by letters, digits, _ and -)", name)
-				nameOK = false
-			case len(name) > MaxNameLen:
-				v.c.errorf(nn.off, gpath+".group_name", "name is %d characters (allowed: at most %d; it is part of a file name)", len(name), MaxNameLen)
+			case nameErr != nil:
+				v.c.errorf(nn.off, gpath+".group_name", "%v", nameErr)
 				nameOK = false
 			case seen[name] != "":
 				v.c.errorf(nn.off, gpath+".group_name", "duplicate group name %q (also %s)", name, seen[name])

@@ -1,9 +1,6 @@
 package idl
 
-import (
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 // parseType parses an IDL type expression: a builtin, a proto name, list<T> or
 // dict<string,T> (spaces allowed). protos is the set of declared proto names.
@@ -138,9 +135,4 @@ func isName(s string) bool {
 		}
 	}
 	return true
-}
-
-// isGroupName is isName that also allows '-' (as the workers package does).
-func isGroupName(s string) bool {
-	return isName(strings.ReplaceAll(s, "-", "_"))
 }

@@ -1,4 +1,4 @@
-package workers
+package service
 
 import (
 	"fmt"
@@ -7,19 +7,19 @@ import (
 	"os"
 
 	"github.com/svrkit/svrkit/internal/nofollow"
+	"github.com/svrkit/svrkit/workers"
 )
 
-// NewLogger returns a text slog.Logger writing to [app] log (appended, created 0644, a
-// symbolic link refused) or to
-// stderr when that is empty, with "app" and (unless role is "") "role" on every line. Close the returned
-// closer when done (a no-op for stderr).
-func NewLogger(cfg *Config, role string) (*slog.Logger, io.Closer, error) {
+// newLogger returns a text slog.Logger writing to [app] log (appended, created 0644, a
+// symbolic link refused) or to stderr when that is empty, with "app" and (unless role is
+// "") "role" on every line. Close the returned closer when done (a no-op for stderr).
+func newLogger(cfg *workers.Config, role string) (*slog.Logger, io.Closer, error) {
 	var w io.Writer = os.Stderr
 	var c io.Closer = nopCloser{}
 	if cfg.App.LogFile != "" {
 		f, err := nofollow.Append(cfg.App.LogFile)
 		if err != nil {
-			return nil, nil, fmt.Errorf("workers: open log file ([app] log in %s): %w", cfg.Path, err)
+			return nil, nil, fmt.Errorf("open log file ([app] log in %s): %w", cfg.Path, err)
 		}
 		w, c = f, f
 	}

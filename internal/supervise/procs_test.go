@@ -1,4 +1,4 @@
-package workers
+package supervise
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 func spec(name, behaviour string, restartOnSuccess bool) ProcSpec {
 	return ProcSpec{
 		Name:             name,
-		Args:             []string{"workers_test: " + name},
+		Args:             []string{"supervise_test: " + name},
 		Env:              append(os.Environ(), envChild+"="+behaviour, "GORACE=atexit_sleep_ms=0"),
 		RestartOnSuccess: restartOnSuccess,
 	}
@@ -44,14 +44,14 @@ func TestProcsRestartKilledWorker(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	p, err := StartProcs(ctx, []ProcSpec{spec("w0", "sleep", true), spec("w1", "sleep", true)},
-		ProcOptions{Backoff: fast, Log: slog.New(slog.DiscardHandler)})
+		Config{Backoff: fast, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "2 pids", func() bool { return len(p.PIDs()) == 2 })
 	victim := p.PIDs()[0]
 	cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(victim) + "/cmdline")
-	if !strings.HasPrefix(string(cmdline), "workers_test: w") {
+	if !strings.HasPrefix(string(cmdline), "supervise_test: w") {
 		t.Errorf("argv[0] = %q", cmdline)
 	}
 	syscall.Kill(victim, syscall.SIGKILL)
@@ -76,7 +76,7 @@ func TestProcsFinishedAndCrashLoop(t *testing.T) {
 	sw := &syncWriter{b: &logs}
 	log := slog.New(slog.NewTextHandler(sw, nil))
 	p, err := StartProcs(ctx, []ProcSpec{spec("done", "done", false), spec("crash", "fail", true)},
-		ProcOptions{Backoff: fast, Log: log})
+		Config{Backoff: fast, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestProcsFinishedAndCrashLoop(t *testing.T) {
 func TestProcsKillAfterDeadline(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p, err := StartProcs(ctx, []ProcSpec{spec("stuck", "ignoreterm", true)},
-		ProcOptions{Backoff: fast, KillAfter: 200 * time.Millisecond})
+		Config{Backoff: fast, KillAfter: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestProcsKillAfterDeadline(t *testing.T) {
 func TestProcsStartError(t *testing.T) {
 	s := spec("bad", "sleep", true)
 	s.Path = "/nonexistent/binary"
-	_, err := StartProcs(context.Background(), []ProcSpec{spec("ok", "sleep", true), s}, ProcOptions{})
+	_, err := StartProcs(context.Background(), []ProcSpec{spec("ok", "sleep", true), s}, Config{})
 	if err == nil || !strings.Contains(err.Error(), "start bad") {
 		t.Fatalf("err = %v", err)
 	}

@@ -1,4 +1,4 @@
-package workers
+package supervise
 
 import (
 	"context"
@@ -23,7 +23,7 @@ func TestWaitReadyOK(t *testing.T) {
 	var logs strings.Builder
 	sw := &syncWriter{b: &logs}
 	p, err := StartProcs(ctx, []ProcSpec{readySpec("r0", "ready"), readySpec("r1", "ready"), spec("plain", "sleep", true)},
-		ProcOptions{Backoff: fast, Log: slog.New(slog.NewTextHandler(sw, nil))})
+		Config{Backoff: fast, Log: slog.New(slog.NewTextHandler(sw, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestWaitReadyOK(t *testing.T) {
 	// A restart gets no pipe (the "ready" child exits 5 without one): supervision goes on.
 	waitFor(t, "3 pids", func() bool { return len(p.PIDs()) == 3 })
 	for _, pid := range p.PIDs() {
-		if b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline"); strings.HasPrefix(string(b), "workers_test: r0") {
+		if b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline"); strings.HasPrefix(string(b), "supervise_test: r0") {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
@@ -55,7 +55,7 @@ func TestWaitReadyFailure(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			p, err := StartProcs(ctx, []ProcSpec{readySpec("ok", "ready"), readySpec("bad", tc.behaviour)},
-				ProcOptions{Backoff: fast})
+				Config{Backoff: fast})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -80,7 +80,7 @@ func TestWaitReadyTimeout(t *testing.T) {
 	// "sleep" never reports.
 	s := spec("silent", "sleep", true)
 	s.Ready = true
-	p, err := StartProcs(ctx, []ProcSpec{s}, ProcOptions{Backoff: fast})
+	p, err := StartProcs(ctx, []ProcSpec{s}, Config{Backoff: fast})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package workers
+package supervise
 
 import (
 	"bufio"
@@ -8,38 +8,10 @@ import (
 	"io"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 
-	"github.com/svrkit/svrkit/internal/readypipe"
+	"github.com/svrkit/svrkit/internal/procenv"
 )
-
-// EnvReadyFD names the fd on which a worker process started with ProcSpec.Ready reports,
-// once, that it has started: one line, "ok" or "error: <why>". Only the first start of a
-// spec gets the pipe; processes restarted by supervision run without it.
-const EnvReadyFD = "SVRKIT_WORKER_READY_FD"
-
-// ReadyPipe is a worker process's end of its readiness pipe.
-type ReadyPipe struct{ w *readypipe.Writer }
-
-// TakeReadyPipe returns the readiness pipe when this process was started with
-// ProcSpec.Ready (and is not a restart), else nil. It clears EnvReadyFD and marks the fd
-// close-on-exec so processes started later do not inherit it. Call it once, early.
-func TakeReadyPipe() *ReadyPipe {
-	w := readypipe.Take(EnvReadyFD)
-	if w == nil {
-		return nil
-	}
-	return &ReadyPipe{w: w}
-}
-
-// Report tells the master that start-up succeeded (nil) or why it failed. Only the first
-// call has an effect; a nil ReadyPipe does nothing.
-func (p *ReadyPipe) Report(err error) {
-	if p != nil {
-		p.w.Report(err)
-	}
-}
 
 // readyReport is one worker's answer on its readiness pipe.
 type readyReport struct {
@@ -54,7 +26,7 @@ func (p *Procs) awaitReady(ctx context.Context, index int, name string, r *os.Fi
 	defer p.wg.Done()
 	line, _ := bufio.NewReader(io.LimitReader(r, 64<<10)).ReadString('\n')
 	r.Close()
-	reported, err := readypipe.Parse(line)
+	reported, err := procenv.ParseReport(line)
 	if !reported {
 		select {
 		case e := <-exit:
@@ -98,7 +70,7 @@ func (p *Procs) WaitReady(ctx context.Context) error {
 }
 
 // withReadyPipe returns a copy of s with w as the next inherited fd and
-// EnvReadyFD naming it.
+// procenv.WorkerReady naming it.
 func withReadyPipe(s ProcSpec, w *os.File) ProcSpec {
 	fd := 3 + len(s.ExtraFiles)
 	s.ExtraFiles = append(append([]*os.File(nil), s.ExtraFiles...), w)
@@ -106,12 +78,6 @@ func withReadyPipe(s ProcSpec, w *os.File) ProcSpec {
 	if env == nil {
 		env = os.Environ()
 	}
-	out := make([]string, 0, len(env)+1)
-	for _, e := range env {
-		if !strings.HasPrefix(e, EnvReadyFD+"=") {
-			out = append(out, e)
-		}
-	}
-	s.Env = append(out, EnvReadyFD+"="+strconv.Itoa(fd))
+	s.Env = procenv.WorkerReady.Pass(env, fd)
 	return s
 }

@@ -1,4 +1,4 @@
-package workers
+package supervise
 
 import (
 	"context"
@@ -29,21 +29,46 @@ type ProcSpec struct {
 	// returned nil).
 	RestartOnSuccess bool
 	// Ready gives the process's first start a readiness pipe (the fd after ExtraFiles,
-	// named by EnvReadyFD; see TakeReadyPipe) on which it reports that it started;
+	// named by procenv.WorkerReady) on which it reports that it started;
 	// (*Procs).WaitReady waits for the reports. Restarts run without it.
 	Ready bool
 }
 
-// ProcOptions configures StartProcs. Zero values: Backoff defaults, KillAfter 10s, Log discards.
-type ProcOptions struct {
-	Log       *slog.Logger
-	Backoff   Backoff
+// Config configures StartProcs. Zero fields mean DefaultConfig's.
+type Config struct {
+	Log       *slog.Logger  // supervision events (starts, deaths, restarts); nil discards
+	Backoff   Backoff       // delay before a dead process is started again
 	KillAfter time.Duration // after ctx is cancelled: SIGTERM, then SIGKILL after this long
+}
+
+// DefaultConfig is the default Backoff and KillAfter 10s, logs discarded.
+func DefaultConfig() Config {
+	return Config{Log: slog.New(slog.DiscardHandler), Backoff: DefaultBackoff(), KillAfter: 10 * time.Second}
+}
+
+// Verify returns c with zero fields set to the defaults, or an error for a negative
+// KillAfter or an invalid Backoff.
+func (c Config) Verify() (Config, error) {
+	d := DefaultConfig()
+	if c.Log == nil {
+		c.Log = d.Log
+	}
+	if c.KillAfter < 0 {
+		return c, fmt.Errorf("supervise: KillAfter %v is negative", c.KillAfter)
+	}
+	if c.KillAfter == 0 {
+		c.KillAfter = d.KillAfter
+	}
+	var err error
+	if c.Backoff, err = c.Backoff.Verify(); err != nil {
+		return c, fmt.Errorf("supervise: %w", err)
+	}
+	return c, nil
 }
 
 // Procs is a running set of supervised worker processes.
 type Procs struct {
-	opts     ProcOptions
+	cfg      Config
 	wg       sync.WaitGroup
 	mu       sync.Mutex
 	pids     map[int]int // spec index -> current pid (0 when not running)
@@ -60,19 +85,16 @@ type Procs struct {
 // thread dies (Pdeathsig). When ctx is cancelled each child gets SIGTERM and, after
 // KillAfter, SIGKILL. If a process cannot be started at all, the ones already started are
 // stopped and the error is returned.
-func StartProcs(ctx context.Context, specs []ProcSpec, opts ProcOptions) (*Procs, error) {
-	if opts.Log == nil {
-		opts.Log = slog.New(slog.DiscardHandler)
+func StartProcs(ctx context.Context, specs []ProcSpec, cfg Config) (*Procs, error) {
+	cfg, err := cfg.Verify()
+	if err != nil {
+		return nil, err
 	}
-	if opts.KillAfter <= 0 {
-		opts.KillAfter = 10 * time.Second
-	}
-	opts.Backoff = opts.Backoff.withDefaults()
 	exe, err := os.Executable()
 	if err != nil {
-		return nil, fmt.Errorf("workers: find own executable: %w", err)
+		return nil, fmt.Errorf("supervise: find own executable: %w", err)
 	}
-	p := &Procs{opts: opts, pids: map[int]int{}, waitReady: map[int]string{}, ready: make(chan readyReport, len(specs))}
+	p := &Procs{cfg: cfg, pids: map[int]int{}, waitReady: map[int]string{}, ready: make(chan readyReport, len(specs))}
 	for i, s := range specs {
 		if s.Ready {
 			p.waitReady[i] = s.Name
@@ -135,8 +157,8 @@ func (p *Procs) supervise(ctx context.Context, i int, s ProcSpec, started chan<-
 	defer p.wg.Done()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	log := p.opts.Log.With("child", s.Name)
-	r := restarts{b: p.opts.Backoff}
+	log := p.cfg.Log.With("child", s.Name)
+	r := restarts{b: p.cfg.Backoff}
 	first := true
 	for {
 		cs := s
@@ -144,7 +166,7 @@ func (p *Procs) supervise(ctx context.Context, i int, s ProcSpec, started chan<-
 		if first && s.Ready {
 			var err error
 			if readyR, readyW, err = os.Pipe(); err != nil {
-				started <- fmt.Errorf("workers: start %s: readiness pipe: %w", s.Name, err)
+				started <- fmt.Errorf("supervise: start %s: readiness pipe: %w", s.Name, err)
 				return
 			}
 			cs = withReadyPipe(s, readyW)
@@ -161,7 +183,7 @@ func (p *Procs) supervise(ctx context.Context, i int, s ProcSpec, started chan<-
 				if readyR != nil {
 					readyR.Close()
 				}
-				started <- fmt.Errorf("workers: start %s (%s): %w", s.Name, s.Path, err)
+				started <- fmt.Errorf("supervise: start %s (%s): %w", s.Name, s.Path, err)
 				return
 			}
 			started <- nil
@@ -219,14 +241,14 @@ func (p *Procs) supervise(ctx context.Context, i int, s ProcSpec, started chan<-
 // process exited.
 func (p *Procs) terminate(log *slog.Logger, cmd *exec.Cmd, exited <-chan error) error {
 	_ = cmd.Process.Signal(syscall.SIGTERM)
-	t := time.NewTimer(p.opts.KillAfter)
+	t := time.NewTimer(p.cfg.KillAfter)
 	defer t.Stop()
 	select {
 	case err := <-exited:
 		return err
 	case <-t.C:
 	}
-	log.Error("worker process did not stop in time; killing", "pid", cmd.Process.Pid, "after", p.opts.KillAfter)
+	log.Error("worker process did not stop in time; killing", "pid", cmd.Process.Pid, "after", p.cfg.KillAfter)
 	_ = cmd.Process.Kill()
 	return <-exited
 }
