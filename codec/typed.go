@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 )
 
@@ -56,6 +57,7 @@ const (
 type tfield struct {
 	index int // in the Go struct
 	name  string
+	str   bool // a plain string field (decoded inline)
 	dec   *tdec
 }
 
@@ -68,13 +70,31 @@ var (
 	unmarshalerType = reflect.TypeFor[Unmarshaler]()
 )
 
+// recent is a direct-mapped memory of typed's latest answers, in front of
+// it: a hit costs an atomic load and a compare instead of a sync.Map lookup
+// (a good part of decoding a small struct). Like typed, it holds facts about
+// types, the same for every caller.
+var recent [64]atomic.Pointer[typedEntry]
+
+type typedEntry struct {
+	t reflect.Type
+	d *tdec
+}
+
 // typedFor returns t's decoder, nil when t is not covered.
 func typedFor(t reflect.Type) *tdec {
-	if d, ok := typed.Load(t); ok {
-		return d.(*tdec)
+	slot := &recent[(reflect.ValueOf(t).Pointer()>>5)%uintptr(len(recent))]
+	if e := slot.Load(); e != nil && e.t == t {
+		return e.d
 	}
-	d := compile(t, map[reflect.Type]*tdec{})
-	typed.Store(t, d)
+	var d *tdec
+	if v, ok := typed.Load(t); ok {
+		d = v.(*tdec)
+	} else {
+		d = compile(t, map[reflect.Type]*tdec{})
+		typed.Store(t, d)
+	}
+	slot.Store(&typedEntry{t, d})
 	return d
 }
 
@@ -149,7 +169,8 @@ func compile(t reflect.Type, building map[reflect.Type]*tdec) *tdec {
 			if fd == nil {
 				return nil
 			}
-			d.fields = append(d.fields, tfield{index: i, name: name, dec: fd})
+			str := fd.kind == reflect.String && fd.special == specNone
+			d.fields = append(d.fields, tfield{index: i, name: name, str: str, dec: fd})
 		}
 		if len(d.fields) >= lookupFields {
 			d.byName = make(map[string]int, len(d.fields))
@@ -224,10 +245,16 @@ func (d *tdec) want() string {
 // decodeTop decodes raw, one validated value, into v; outer is the number of
 // containers around raw in its message.
 func (d *tdec) decodeTop(raw []byte, v reflect.Value, outer int) error {
-	if raw[0] == 0xc0 && d.scalar() {
+	var end int
+	var err error
+	switch {
+	case raw[0] == 0xc0 && d.scalar():
 		return valueError("want " + d.want() + ", got nil")
+	case d.kind == reflect.Struct && d.special == specNone && raw[0] != 0xc0:
+		end, err = d.decodeStruct(raw, 0, outer, v)
+	default:
+		end, err = d.decode(raw, 0, outer, v)
 	}
-	end, err := d.decode(raw, 0, outer, v)
 	if err != nil {
 		return err
 	}
@@ -430,7 +457,17 @@ func (d *tdec) decodeStruct(b []byte, pos, depth int, v reflect.Value) (int, err
 				}
 				continue
 			}
-			if p, err = f.dec.decode(b, p, depth+1, v.Field(f.index)); err != nil {
+			fv := v.Field(f.index)
+			if f.str && p < len(b) && isStr(b[p]) {
+				// The usual field, inline: the same as decode does.
+				var s []byte
+				if s, p, err = readStrBytes(b, p); err != nil {
+					return 0, err
+				}
+				fv.SetString(string(s))
+				continue
+			}
+			if p, err = f.dec.decode(b, p, depth+1, fv); err != nil {
 				return 0, atPath(err, "."+f.name)
 			}
 		}
