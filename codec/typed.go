@@ -19,7 +19,8 @@ import (
 //   - integers take msgpack integers only, within the Go type's range (no
 //     float is truncated, no uint64 wraps);
 //   - floats take floats and integers; strings take str or bin;
-//   - nil leaves a field or element at its zero value;
+//   - nil leaves a field or element at its zero value (a top-level bool,
+//     string or number param refuses it);
 //   - a struct (an IDL proto) takes a map keyed by field name and, as
 //     pysvrkit's clients send them, a positional array of its fields in
 //     declaration (IDL) order, or a str/bin holding one packed map.
@@ -533,8 +534,8 @@ func (d *tdec) field(key []byte, hint int) *tfield {
 	return nil
 }
 
-// readUint reads any msgpack integer as uint64; a negative one is returned
-// as int64 with ok false.
+// readUint reads any msgpack integer as uint64; a negative one comes back
+// in neg (u is then 0).
 func readUint(b []byte, pos int) (u uint64, neg int64, end int, err error) {
 	if pos+9 <= len(b) && b[pos] == 0xcf {
 		return binary.BigEndian.Uint64(b[pos+1:]), 0, pos + 9, nil
