@@ -94,3 +94,34 @@ func BenchmarkCodecStructResult(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCodecNestedStruct decodes a proto with nested protos, a list and a
+// dict of protos and generic values (examples/full's everything, abridged).
+func BenchmarkCodecNestedStruct(b *testing.B) {
+	type pt struct {
+		X int64   `msgpack:"x"`
+		Y float64 `msgpack:"y"`
+	}
+	type everything struct {
+		S      string           `msgpack:"s"`
+		I      int64            `msgpack:"i"`
+		L      []any            `msgpack:"l"`
+		P      pt               `msgpack:"p"`
+		Pts    []pt             `msgpack:"pts"`
+		Counts map[string]int64 `msgpack:"counts"`
+		ByName map[string]pt    `msgpack:"by_name"`
+	}
+	in := everything{S: "s", I: 7, L: []any{int64(1), "two"}, P: pt{1, 2},
+		Pts: []pt{{3, 4}, {5, 6}}, Counts: map[string]int64{"a": 1}, ByName: map[string]pt{"b": {7, 8}}}
+	raw, err := AppendValue(nil, in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		var out everything
+		if err := Decode(raw, &out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

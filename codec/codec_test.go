@@ -183,7 +183,7 @@ func TestDecodeParamsErrors(t *testing.T) {
 	var i int64
 	err = DecodeParams(m.Params, []string{"value", "count"}, &s, &i)
 	var ae *ArgError
-	if !errors.As(err, &ae) || ae.Index != 1 || ae.Name != "count" || !strings.Contains(err.Error(), "str into integer") {
+	if !errors.As(err, &ae) || ae.Index != 1 || ae.Name != "count" || err.Error() != "arg 1 (count): want int, got string" {
 		t.Fatalf("got %v", err)
 	}
 	var p point

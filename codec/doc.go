@@ -8,7 +8,12 @@
 //	response      [1, msgid, error, result]
 //	notification  [2, method, params]
 //
-// Structs travel as msgpack maps keyed by field name (the `msgpack:"name"` tag).
+// Structs travel as msgpack maps keyed by field name (the `msgpack:"name"` tag);
+// decoding also accepts pysvrkit's legacy forms of a struct (a str/bin holding
+// a packed map, or a positional array of the fields). Params and values inside
+// structs, slices and maps follow one set of conversion rules (no truncated or
+// wrapped numbers), and errors name the path and the IDL types
+// (`arg 0 (x).n: want int, got float 1.9`).
 // Untrusted bytes are never handed to a decoder before the scanner has checked
 // that they form exactly one complete value within Limits.
 package codec

@@ -43,10 +43,14 @@ type ArgError struct {
 }
 
 func (e *ArgError) Error() string {
-	if e.Name == "" {
-		return fmt.Sprintf("arg %d: %v", e.Index, e.Err)
+	arg := fmt.Sprintf("arg %d", e.Index)
+	if e.Name != "" {
+		arg += " (" + e.Name + ")"
 	}
-	return fmt.Sprintf("arg %d (%s): %v", e.Index, e.Name, e.Err)
+	if pe, ok := e.Err.(*pathError); ok {
+		return arg + pe.path + ": " + pe.err.Error() // arg 0 (x).pos.x: want int, got float 1.9
+	}
+	return arg + ": " + e.Err.Error()
 }
 
 func (e *ArgError) Unwrap() error { return e.Err }

@@ -133,16 +133,24 @@ func equalValue(a, b any) bool {
 		if !ok || len(x) != len(y) {
 			return false
 		}
+		// NaN keys never match one another: their values are compared as a
+		// multiset, whatever order the maps iterate in.
+		var nx, ny []any
 		for k, v := range x {
+			if isNaN(k) {
+				nx = append(nx, v)
+				continue
+			}
 			if w, ok := y[k]; !ok || !equalValue(v, w) {
-				// NaN keys never match; accept when both sides hold one.
-				if f, isF := k.(float64); isF && math.IsNaN(f) {
-					continue
-				}
 				return false
 			}
 		}
-		return true
+		for k, w := range y {
+			if isNaN(k) {
+				ny = append(ny, w)
+			}
+		}
+		return sameMultiset(nx, ny)
 	case []byte:
 		y, ok := b.([]byte)
 		return ok && bytes.Equal(x, y)
@@ -151,4 +159,29 @@ func equalValue(a, b any) bool {
 		return ok && x.Type == y.Type && bytes.Equal(x.Data, y.Data)
 	}
 	return a == b
+}
+
+func isNaN(k any) bool {
+	f, ok := k.(float64)
+	return ok && math.IsNaN(f)
+}
+
+// sameMultiset reports whether a and b hold equal values (equalValue), each
+// matched once, in any order.
+func sameMultiset(a, b []any) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	used := make([]bool, len(b))
+next:
+	for _, v := range a {
+		for j, w := range b {
+			if !used[j] && equalValue(v, w) {
+				used[j] = true
+				continue next
+			}
+		}
+		return false
+	}
+	return true
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"strconv"
 
 	"github.com/shamaton/msgpack/v2"
 )
@@ -27,7 +28,7 @@ func DecodeParams(params []byte, names []string, dst ...any) error {
 	for i, d := range dst {
 		end, err := skip(params, pos)
 		if err == nil {
-			err = decodeValue(params[pos:end], d)
+			err = decodeValue(params[pos:end], d, 2) // in [kind, id, method, params]
 		}
 		if err != nil {
 			ae := &ArgError{Index: i, Err: err}
@@ -51,7 +52,7 @@ func Decode(raw []byte, dst any) error {
 	if err := validate(raw, decodeLimits()); err != nil {
 		return fmt.Errorf("codec: %w", err)
 	}
-	if err := decodeValue(raw, dst); err != nil {
+	if err := decodeValue(raw, dst, 1); err != nil {
 		return fmt.Errorf("codec: %w", err)
 	}
 	return nil
@@ -65,8 +66,10 @@ func decodeLimits() Limits {
 	return Limits{MaxMessageSize: 1 << 31, MaxContainerLen: 1 << 30, MaxDepth: 10000}
 }
 
-// decodeValue decodes exactly one validated value into dst.
-func decodeValue(raw []byte, dst any) error {
+// decodeValue decodes exactly one validated value into dst; outer is the
+// number of containers around raw in its message (nesting limits of packed
+// protos count from the message's top).
+func decodeValue(raw []byte, dst any, outer int) error {
 	var end int
 	var err error
 	switch p := dst.(type) {
@@ -98,14 +101,14 @@ func decodeValue(raw []byte, dst any) error {
 		var v int64
 		v, end, err = readInt(raw, 0)
 		if err == nil && (v < math.MinInt || v > math.MaxInt) {
-			err = valueError("integer overflows int")
+			err = rangeError(strconv.FormatInt(v, 10), reflect.TypeFor[int]())
 		}
 		*p = int(v)
 	case *int32:
 		var v int64
 		v, end, err = readInt(raw, 0)
 		if err == nil && (v < math.MinInt32 || v > math.MaxInt32) {
-			err = valueError("integer overflows int32")
+			err = rangeError(strconv.FormatInt(v, 10), reflect.TypeFor[int32]())
 		}
 		*p = int32(v)
 	case *float64:
@@ -116,8 +119,10 @@ func decodeValue(raw []byte, dst any) error {
 	case Unmarshaler:
 		return p.UnmarshalMsgpack(raw)
 	default:
-		if decodeStructFast(raw, dst) {
-			return nil
+		if rv := reflect.ValueOf(dst); rv.Kind() == reflect.Pointer && !rv.IsNil() {
+			if d := typedFor(rv.Type().Elem()); d != nil {
+				return d.decodeTop(raw, rv.Elem(), outer)
+			}
 		}
 		if err := msgpack.UnmarshalAsMap(raw, dst); err != nil {
 			return fmt.Errorf("decode into %T: %w", dst, err)

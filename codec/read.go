@@ -3,21 +3,23 @@ package codec
 import (
 	"encoding/binary"
 	"math"
+	"strconv"
 )
 
 // Low-level readers for validated bytes. Each returns the value and the
 // position after it, or an error naming what was found instead.
 
+// typeName names a msgpack type in IDL terms, for errors (want string, got int).
 func typeName(c byte) string {
 	switch {
 	case c <= 0x7f || c >= 0xe0 || (c >= 0xcc && c <= 0xd3):
 		return "int"
 	case c <= 0x8f || c == 0xde || c == 0xdf:
-		return "map"
+		return "a map"
 	case c <= 0x9f || c == 0xdc || c == 0xdd:
-		return "array"
+		return "an array"
 	case c <= 0xbf || (c >= 0xd9 && c <= 0xdb):
-		return "str"
+		return "string"
 	case c == 0xc0:
 		return "nil"
 	case c == 0xc2 || c == 0xc3:
@@ -32,8 +34,9 @@ func typeName(c byte) string {
 	return "ext"
 }
 
-func errWant(want string, c byte) error {
-	return valueError("cannot decode msgpack " + typeName(c) + " into " + want)
+// errWant says what was wanted and what the value at b[pos] is.
+func errWant(want string, b []byte, pos int) error {
+	return valueError("want " + want + ", got " + gotName(b, pos))
 }
 
 // readArrayLen reads an array header.
@@ -52,7 +55,7 @@ func readArrayLen(b []byte, pos int) (int, int, error) {
 	case c == 0xdc || c == 0xdd:
 		return 0, 0, errTruncated
 	}
-	return 0, 0, errWant("array", c)
+	return 0, 0, errWant("an array", b, pos)
 }
 
 // readMapLen reads a map header (pair count).
@@ -71,7 +74,7 @@ func readMapLen(b []byte, pos int) (int, int, error) {
 	case c == 0xde || c == 0xdf:
 		return 0, 0, errTruncated
 	}
-	return 0, 0, errWant("map", c)
+	return 0, 0, errWant("a map", b, pos)
 }
 
 // readStrBytes reads a str or bin and returns its bytes (aliasing b).
@@ -93,7 +96,7 @@ func readStrBytes(b []byte, pos int) ([]byte, int, error) {
 	case c == 0xd9 || c == 0xc4 || c == 0xda || c == 0xc5 || c == 0xdb || c == 0xc6:
 		return nil, 0, errTruncated
 	default:
-		return nil, 0, errWant("string", c)
+		return nil, 0, errWant("string", b, pos)
 	}
 	start := pos + h
 	if n < 0 || start+n > len(b) {
@@ -116,7 +119,7 @@ func readInt(b []byte, pos int) (int64, int, error) {
 	}
 	h := headerLen(c)
 	if c < 0xcc || c > 0xd3 {
-		return 0, 0, errWant("integer", c)
+		return 0, 0, errWant("int", b, pos)
 	}
 	if pos+h > len(b) {
 		return 0, 0, errTruncated
@@ -133,7 +136,7 @@ func readInt(b []byte, pos int) (int64, int, error) {
 	case 0xcf:
 		u := binary.BigEndian.Uint64(p)
 		if u > math.MaxInt64 {
-			return 0, 0, valueError("integer overflows int64")
+			return 0, 0, valueError("want int, got int " + strconv.FormatUint(u, 10) + " (out of int64 range)")
 		}
 		v = int64(u)
 	case 0xd0:
@@ -173,7 +176,7 @@ func readFloat(b []byte, pos int) (float64, int, error) {
 		v, p, err := readInt(b, pos)
 		if err != nil {
 			if _, ok := err.(valueError); ok && err != errTruncated {
-				return 0, 0, errWant("float", c)
+				return 0, 0, errWant("float", b, pos)
 			}
 			return 0, 0, err
 		}
@@ -192,5 +195,5 @@ func readBool(b []byte, pos int) (bool, int, error) {
 	case 0xc3:
 		return true, pos + 1, nil
 	}
-	return false, 0, errWant("bool", b[pos])
+	return false, 0, errWant("bool", b, pos)
 }

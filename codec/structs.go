@@ -6,13 +6,12 @@ import (
 	"sync"
 )
 
-// Fast path for flat structs (the usual IDL proto: exported fields of string,
-// bool, integer and float64 kinds). Decoding and encoding them through
+// Encoding fast path for flat structs (the usual IDL proto: exported fields of
+// string, bool, integer and float64 kinds). Encoding them through
 // shamaton/msgpack's reflection costs several hundred ns per call; a per-type
-// plan of field names and kinds, cached once, avoids most of it. Anything the
-// plan does not cover exactly (another field kind, an unexported field, input
-// that is not a map with string keys of exactly the field's msgpack type)
-// goes through shamaton/msgpack as before, so results and errors are the same.
+// plan of field names and kinds, cached once, avoids most of it. Structs the
+// plan does not cover are encoded by shamaton/msgpack, to the same bytes.
+// (Decoding: typed.go.)
 
 // structField is one encoded field of a planned struct.
 type structField struct {
@@ -88,97 +87,6 @@ func fieldTag(f reflect.StructField) (name string, omit, ok bool) {
 		name = parts[0]
 	}
 	return name, omit, true
-}
-
-// decodeStructFast decodes raw (one validated value) into the struct dst
-// points to; false when the fast path does not apply (nothing is then
-// guaranteed about the fields it set: the caller decodes again in full, and
-// that sets the same fields from the same input).
-func decodeStructFast(raw []byte, dst any) bool {
-	rv := reflect.ValueOf(dst)
-	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
-		return false
-	}
-	sv := rv.Elem()
-	p := planFor(sv.Type())
-	if p == nil {
-		return false
-	}
-	c := raw[0]
-	if !((c >= 0x80 && c <= 0x8f) || c == 0xde || c == 0xdf) {
-		return false
-	}
-	n, pos, err := readMapLen(raw, 0)
-	if err != nil {
-		return false
-	}
-	for range n {
-		if pos >= len(raw) || !isStr(raw[pos]) {
-			return false
-		}
-		var key []byte
-		if key, pos, err = readStrBytes(raw, pos); err != nil {
-			return false
-		}
-		fi := -1
-		for i := range p.fields {
-			if p.fields[i].name == string(key) {
-				fi = i
-				break
-			}
-		}
-		if fi < 0 {
-			if pos, err = skip(raw, pos); err != nil {
-				return false
-			}
-			continue
-		}
-		if pos >= len(raw) {
-			return false
-		}
-		f := &p.fields[fi]
-		fv := sv.Field(f.index)
-		c := raw[pos]
-		switch f.kind {
-		case reflect.String:
-			if !isStr(c) {
-				return false
-			}
-			var s []byte
-			if s, pos, err = readStrBytes(raw, pos); err != nil {
-				return false
-			}
-			fv.SetString(string(s))
-		case reflect.Bool:
-			if c != 0xc2 && c != 0xc3 {
-				return false
-			}
-			fv.SetBool(c == 0xc3)
-			pos++
-		case reflect.Float64:
-			if c != 0xcb {
-				return false
-			}
-			var x float64
-			if x, pos, err = readFloat(raw, pos); err != nil {
-				return false
-			}
-			fv.SetFloat(x)
-		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			var x int64
-			if x, pos, err = readInt(raw, pos); err != nil || fv.OverflowInt(x) {
-				return false
-			}
-			fv.SetInt(x)
-		default: // unsigned
-			var x int64
-			if x, pos, err = readInt(raw, pos); err != nil || x < 0 || fv.OverflowUint(uint64(x)) {
-				return false
-			}
-			fv.SetUint(uint64(x))
-		}
-	}
-	return pos == len(raw)
 }
 
 func isStr(c byte) bool { return (c >= 0xa0 && c <= 0xbf) || (c >= 0xd9 && c <= 0xdb) }

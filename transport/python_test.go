@@ -15,10 +15,14 @@ import (
 
 const python = "/usr/bin/python3"
 
-// needPython skips unless Debian's python3 with python3-msgpack is present.
+// needPython skips unless Debian's python3 with python3-msgpack is present;
+// with SVRKIT_REQUIRE_PYTHON=1 (set by .ci/run) it fails instead.
 func needPython(t *testing.T) {
 	t.Helper()
 	if err := exec.Command(python, "-c", "import msgpack").Run(); err != nil {
+		if os.Getenv("SVRKIT_REQUIRE_PYTHON") == "1" {
+			t.Fatalf("SVRKIT_REQUIRE_PYTHON=1 but %s with msgpack is missing (apt-get install -y python3-msgpack): %v", python, err)
+		}
 		t.Skipf("cross-language test needs %s with msgpack (apt-get install -y python3-msgpack): %v", python, err)
 	}
 }
