@@ -151,10 +151,14 @@ func (c *Client) sendOn(ctx, actx context.Context, t target, cn conn, up bool, e
 	}
 	if err != nil {
 		var unavailable *UnavailableError
-		switch {
+		var dialErr *DialError
+		switch why := cause(ctx, err); {
 		case errors.Is(err, ErrClosed):
 			return false, ErrClosed, false
-		case ctx.Err() != nil:
+		case why == callerEnded || why == callerDeadline:
+			if why == callerDeadline && errors.As(err, &dialErr) {
+				c.timedOut(t.ep, err, nil) // our own dial ran out of the caller's time
+			}
 			return false, c.ctxErr(ctx, t, method, err), false
 		case errors.As(err, &unavailable):
 			return true, err, false // already down; the next pick avoids it if it can
@@ -167,23 +171,30 @@ func (c *Client) sendOn(ctx, actx context.Context, t target, cn conn, up bool, e
 		return true, err, true
 	}
 	if err == nil {
+		if t.ep.strikes.Load() != 0 {
+			t.ep.strikes.Store(0)
+		}
 		if t.ep.isDown() && t.ep.revive() { // reached through a kept connection
 			c.changed(t.ep, true, nil)
 		}
 		return false, nil, false
 	}
-	if ctx.Err() != nil {
-		return false, c.ctxErr(ctx, t, method, err), false
-	}
 	if isServerError(err) {
 		return false, err, false
 	}
-	timedOut := actx.Err() != nil
 	dead := isDone(cn) || errors.Is(err, transport.ErrBroken) || errors.Is(err, transport.ErrClosed)
-	if !timedOut && !dead {
-		// The server and the connection are fine: a local problem such as
-		// an argument that cannot be encoded or a reply that does not fit.
-		return false, fmt.Errorf("router: %s on %s: %w", method, c.describe(t), err), false
+	switch cause(ctx, err) {
+	case callerEnded:
+		return false, c.ctxErr(ctx, t, method, err), false
+	case callerDeadline:
+		c.timedOut(t.ep, err, cn)
+		return false, c.ctxErr(ctx, t, method, err), false
+	case otherFailure:
+		if !dead {
+			// The server and the connection are fine: a local problem such as
+			// an argument that cannot be encoded or a reply that does not fit.
+			return false, fmt.Errorf("router: %s on %s: %w", method, c.describe(t), err), false
+		}
 	}
 	c.fail(t.ep, err, cn, dead)
 	if errors.Is(err, transport.ErrNotSent) || mayRepeat {
@@ -193,8 +204,13 @@ func (c *Client) sendOn(ctx, actx context.Context, t target, cn conn, up bool, e
 		method, c.describe(t), err), false
 }
 
+// ctxErr is the error of a call ended by the caller's ctx (see cause).
 func (c *Client) ctxErr(ctx context.Context, t target, method string, err error) error {
-	if cerr := ctx.Err(); !errors.Is(err, cerr) {
+	cerr := ctx.Err()
+	if cerr == nil { // its deadline passed; its timer has not fired yet
+		cerr = context.DeadlineExceeded
+	}
+	if !errors.Is(err, cerr) {
 		err = fmt.Errorf("%w: %w", cerr, err)
 	}
 	return fmt.Errorf("router: %s on %s: %w", method, c.describe(t), err)
@@ -204,6 +220,15 @@ func (c *Client) ctxErr(ctx context.Context, t target, method string, err error)
 func (c *Client) fail(ep *endpoint, err error, cn conn, dead bool) {
 	if ep.fail(err, cn, dead) {
 		c.changed(ep, false, err)
+	}
+}
+
+// timedOut records an attempt that ran out of its caller's time on ep's
+// server: ejectAfterTimeouts in a row eject it, whatever the callers'
+// deadlines (an answer resets the count).
+func (c *Client) timedOut(ep *endpoint, err error, cn conn) {
+	if ep.strikes.Add(1) >= ejectAfterTimeouts {
+		c.fail(ep, err, cn, false)
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
 )
 
 // A Registry tells a Client which servers make up the cluster, as full
