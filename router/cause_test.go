@@ -139,3 +139,46 @@ func TestCallerDeadlineTimeoutsEject(t *testing.T) {
 		t.Fatalf("after ejection: %q, %v", got, err)
 	}
 }
+
+// TestProbeBackoff: a down server's probe delay starts at ProbeInterval,
+// doubles while probes fail, up to MaxProbeInterval; a server ejected again
+// soon after its readmission keeps its doubled delay, one that stayed up
+// for MaxProbeInterval starts again at ProbeInterval.
+func TestProbeBackoff(t *testing.T) {
+	ms := time.Millisecond
+	e := &endpoint{addr: "a:1", minBackoff: ms, maxBackoff: ms, minProbe: 10 * ms, maxProbe: 80 * ms}
+	next := func() time.Duration {
+		t.Helper()
+		if due, _ := e.probeDue(time.Now()); due {
+			t.Fatal("probe due at once")
+		}
+		return e.probeDelay()
+	}
+	if !e.fail(errRefused, nil, false) {
+		t.Fatal("not down")
+	}
+	for _, want := range []time.Duration{10, 20, 40, 80, 80} {
+		if got := next(); got != want*ms {
+			t.Fatalf("probe delay %v, want %v", got, want*ms)
+		}
+		e.probeFailed(errRefused)
+	}
+	e.revive() // ejected again at once: flapping
+	e.fail(errRefused, nil, false)
+	if got := next(); got != 80*ms {
+		t.Fatalf("after a quick re-ejection: %v, want 80ms", got)
+	}
+	e.revive()
+	e.mu.Lock()
+	e.upSince = time.Now().Add(-time.Second) // stayed up longer than MaxProbeInterval
+	e.mu.Unlock()
+	e.fail(errRefused, nil, false)
+	if got := next(); got != 10*ms {
+		t.Fatalf("after a long healthy period: %v, want 10ms", got)
+	}
+	e.revive()
+	e.fail(errRefused, nil, false)
+	if got := next(); got != 20*ms {
+		t.Fatalf("after one quick re-ejection: %v, want 20ms", got)
+	}
+}
