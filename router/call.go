@@ -16,15 +16,30 @@ type target struct {
 	role   string // sharding: "master" or "backup"
 }
 
-func (c *Client) describe(t target) string {
+// describe names t's server, without its address when err already names it.
+func (c *Client) describe(t target, err error) string {
 	name := t.name
 	if name == "" {
 		name = fmt.Sprintf("Servers[%d]", t.server)
 	}
-	if t.role == "" {
-		return fmt.Sprintf("[%s] %s", name, t.ep.addr)
+	s := "[" + name + "]"
+	if t.role != "" {
+		s = fmt.Sprintf("shard %d %s %s", shardOf(c.opts.ID, c.cfg.ShardSum), t.role, s)
 	}
-	return fmt.Sprintf("shard %d %s [%s] %s", shardOf(c.opts.ID, c.cfg.ShardSum), t.role, name, t.ep.addr)
+	if mentions(err, t.ep.addr) {
+		return s
+	}
+	return s + " " + t.ep.addr
+}
+
+// on is the router's part of a message about err, a failure of method on
+// t: "router: <method> on <server>", without the method when err already
+// names it (the transport's call errors do).
+func (c *Client) on(t target, method string, err error) string {
+	if mentions(err, "transport: "+method+":") {
+		return "router: " + c.describe(t, err)
+	}
+	return "router: " + method + " on " + c.describe(t, err)
 }
 
 // pick chooses the server for the next attempt.
@@ -46,6 +61,9 @@ func (c *Client) pick(opt CallOptions) (target, error) {
 			ep = v.members[i].ep
 		}
 		if r.all && !ep.dialable() {
+			if err := ep.err(); mentions(err, ep.addr) {
+				return target{}, fmt.Errorf("router: all %d servers are down, last error: %w", len(v.members), err)
+			}
 			return target{}, fmt.Errorf("router: all %d servers are down, last error from %s: %w",
 				len(v.members), ep.addr, ep.err())
 		}
@@ -99,14 +117,14 @@ func (c *Client) do(ctx context.Context, r *request, opt CallOptions, mayRepeat 
 		}
 		if err := ctx.Err(); err != nil {
 			if last != nil {
-				return fmt.Errorf("router: %s: %w (after %w)", method, err, last)
+				return fmt.Errorf("%s: %w after a failed attempt: %w", c.on(lastT, method, last), err, last)
 			}
 			return fmt.Errorf("router: %s: %w", method, err)
 		}
 		t, err := c.pick(opt)
 		if err != nil {
-			if last != nil && !isShardDown(err) {
-				return fmt.Errorf("%w (previous attempt: %w)", err, last)
+			if last != nil && !isShardDown(err) && !errors.Is(err, last) {
+				return fmt.Errorf("%w (previous attempt on %s: %w)", err, c.describe(lastT, last), last)
 			}
 			return err
 		}
@@ -116,7 +134,11 @@ func (c *Client) do(ctx context.Context, r *request, opt CallOptions, mayRepeat 
 		}
 		last, lastT = err, t
 	}
-	return fmt.Errorf("router: %s: %d attempts failed, last on %s: %w", method, c.opts.Attempts, c.describe(lastT), last)
+	lead := "router: " + method + ": "
+	if mentions(last, "transport: "+method+":") {
+		lead = "router: "
+	}
+	return fmt.Errorf("%s%d attempts failed, last on %s: %w", lead, c.opts.Attempts, c.describe(lastT, last), last)
 }
 
 // attempt sends once to t. It returns the error and whether another attempt
@@ -151,10 +173,14 @@ func (c *Client) sendOn(ctx, actx context.Context, t target, cn conn, up bool, e
 	}
 	if err != nil {
 		var unavailable *UnavailableError
-		switch {
+		var dialErr *DialError
+		switch why := cause(ctx, err); {
 		case errors.Is(err, ErrClosed):
 			return false, ErrClosed, false
-		case ctx.Err() != nil:
+		case why == callerEnded || why == callerDeadline:
+			if why == callerDeadline && errors.As(err, &dialErr) {
+				c.timedOut(t.ep, err, nil) // our own dial ran out of the caller's time
+			}
 			return false, c.ctxErr(ctx, t, method, err), false
 		case errors.As(err, &unavailable):
 			return true, err, false // already down; the next pick avoids it if it can
@@ -167,43 +193,63 @@ func (c *Client) sendOn(ctx, actx context.Context, t target, cn conn, up bool, e
 		return true, err, true
 	}
 	if err == nil {
+		if t.ep.strikes.Load() != 0 {
+			t.ep.strikes.Store(0)
+		}
 		if t.ep.isDown() && t.ep.revive() { // reached through a kept connection
 			c.changed(t.ep, true, nil)
 		}
 		return false, nil, false
 	}
-	if ctx.Err() != nil {
-		return false, c.ctxErr(ctx, t, method, err), false
-	}
 	if isServerError(err) {
 		return false, err, false
 	}
-	timedOut := actx.Err() != nil
 	dead := isDone(cn) || errors.Is(err, transport.ErrBroken) || errors.Is(err, transport.ErrClosed)
-	if !timedOut && !dead {
-		// The server and the connection are fine: a local problem such as
-		// an argument that cannot be encoded or a reply that does not fit.
-		return false, fmt.Errorf("router: %s on %s: %w", method, c.describe(t), err), false
+	switch cause(ctx, err) {
+	case callerEnded:
+		return false, c.ctxErr(ctx, t, method, err), false
+	case callerDeadline:
+		c.timedOut(t.ep, err, cn)
+		return false, c.ctxErr(ctx, t, method, err), false
+	case otherFailure:
+		if !dead {
+			// The server and the connection are fine: a local problem such as
+			// an argument that cannot be encoded or a reply that does not fit.
+			return false, fmt.Errorf("%s: %w", c.on(t, method, err), err), false
+		}
 	}
 	c.fail(t.ep, err, cn, dead)
 	if errors.Is(err, transport.ErrNotSent) || mayRepeat {
 		return true, err, false
 	}
-	return false, fmt.Errorf("router: %s on %s: %w (not retried: the request may have reached the server)",
-		method, c.describe(t), err), false
+	return false, fmt.Errorf("%s: %w (not retried: the request may have reached the server)", c.on(t, method, err), err), false
 }
 
+// ctxErr is the error of a call ended by the caller's ctx (see cause).
 func (c *Client) ctxErr(ctx context.Context, t target, method string, err error) error {
-	if cerr := ctx.Err(); !errors.Is(err, cerr) {
+	cerr := ctx.Err()
+	if cerr == nil { // its deadline passed; its timer has not fired yet
+		cerr = context.DeadlineExceeded
+	}
+	if !errors.Is(err, cerr) {
 		err = fmt.Errorf("%w: %w", cerr, err)
 	}
-	return fmt.Errorf("router: %s on %s: %w", method, c.describe(t), err)
+	return fmt.Errorf("%s: %w", c.on(t, method, err), err)
 }
 
 // fail records a server-caused failure and ejects the server if it was up.
 func (c *Client) fail(ep *endpoint, err error, cn conn, dead bool) {
 	if ep.fail(err, cn, dead) {
 		c.changed(ep, false, err)
+	}
+}
+
+// timedOut records an attempt that ran out of its caller's time on ep's
+// server: ejectAfterTimeouts in a row eject it, whatever the callers'
+// deadlines (an answer resets the count).
+func (c *Client) timedOut(ep *endpoint, err error, cn conn) {
+	if ep.strikes.Add(1) >= ejectAfterTimeouts {
+		c.fail(ep, err, cn, false)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -31,9 +30,17 @@ type Options struct {
 	// timer per call, so one may end up to CallTimeout/16 early, never late.
 	CallTimeout time.Duration
 
-	// ProbeInterval is how often a down server gets a TCP connect probe
-	// (each bounded by 1 s); 0 means 1 s.
+	// ProbeInterval is how long after its ejection a server is first
+	// probed; while its probes fail the delay doubles up to
+	// MaxProbeInterval. A server ejected again within MaxProbeInterval of
+	// its readmission keeps its doubled delay. 0 means 1 s.
 	ProbeInterval time.Duration
+	// MaxProbeInterval caps the probe delay of a down server; 0 means 30 s.
+	MaxProbeInterval time.Duration
+	// ProbeTimeout bounds one probe: a dial and a transport.PingMethod
+	// request, which the server must answer (a "method not found" error
+	// from a server that does not know it counts as an answer). 0 means 1 s.
+	ProbeTimeout time.Duration
 	// MinBackoff is the redial delay after a server's first failure; it
 	// doubles with each further consecutive failure up to MaxBackoff, and
 	// a random 50-100% of it is used. 0 means 100 ms and 5 s.
@@ -52,7 +59,7 @@ type Options struct {
 	RegistryWait time.Duration
 
 	dial  dialFunc                                     // nil: transport.Dial
-	probe func(ctx context.Context, addr string) error // nil: TCP connect
+	probe func(ctx context.Context, addr string) error // nil: pingProbe
 }
 
 // CallOptions tunes one call.
@@ -121,6 +128,13 @@ func New(cfg *Config, opts Options) (*Client, error) {
 	if opts.ProbeInterval <= 0 {
 		opts.ProbeInterval = time.Second
 	}
+	if opts.MaxProbeInterval <= 0 {
+		opts.MaxProbeInterval = 30 * time.Second
+	}
+	opts.MaxProbeInterval = max(opts.MaxProbeInterval, opts.ProbeInterval)
+	if opts.ProbeTimeout <= 0 {
+		opts.ProbeTimeout = time.Second
+	}
 	if opts.MinBackoff <= 0 {
 		opts.MinBackoff = 100 * time.Millisecond
 	}
@@ -145,7 +159,7 @@ func New(cfg *Config, opts Options) (*Client, error) {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	if c.probe == nil {
-		c.probe = tcpProbe
+		c.probe = c.pingProbe
 	}
 	if cfg.Mode == ModeHashring {
 		if opts.HasID {
@@ -173,17 +187,6 @@ func randomKey() string {
 		b[i] = byte('a' + rand.IntN(26))
 	}
 	return string(b)
-}
-
-func tcpProbe(ctx context.Context, addr string) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return err
-	}
-	return c.Close()
 }
 
 // Call sends method(args...) and decodes the result into reply (nil

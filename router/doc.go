@@ -3,7 +3,8 @@
 //
 // Two modes exist, as in pysvrkit. "hashring" (stateless services) picks a
 // server on a weighted consistent-hash ring; a server that cannot be reached
-// is ejected from the ring until a background TCP probe finds it again.
+// or does not answer in time is ejected from the ring until a background
+// probe gets an answer from it again (transport.PingMethod).
 // "sharding" (stateful services) maps a client id to shard id % shardsum and
 // sends to the server that owns that shard, or to its backup while the
 // master is down; a shard's ids never move to another shard.

@@ -26,15 +26,23 @@ type endpoint struct {
 	addr       string
 	minBackoff time.Duration
 	maxBackoff time.Duration
+	minProbe   time.Duration // first probe delay after an ejection (ProbeInterval)
+	maxProbe   time.Duration // cap of the doubling probe delay (MaxProbeInterval)
+
+	down    atomic.Bool  // failed and not yet seen alive again; written under mu
+	strikes atomic.Int32 // consecutive attempts that ran out of their caller's time
 
 	mu      sync.Mutex
 	cn      conn          // current connection, nil before the first dial or after a failure
 	dialing chan struct{} // non-nil while one caller dials; closed when it is done
-	down    atomic.Bool   // failed and not yet seen alive again; written under mu
 	fails   int           // consecutive failures, drives the backoff
 	retryAt time.Time     // no dial before this
 	lastErr error         // last failure, for error messages
 	closed  bool
+
+	probeStep int       // doublings of minProbe in the next probe delay
+	probeAt   time.Time // while down: no probe before this
+	upSince   time.Time // when it was last readmitted, zero if never ejected
 }
 
 // get returns the connection, dialling it when there is none. Concurrent
@@ -92,6 +100,9 @@ func (e *endpoint) get(ctx context.Context, dial dialFunc) (cn conn, up bool, er
 		}
 		e.cn = cn
 		up = e.down.Swap(false)
+		if up {
+			e.upSince = time.Now()
+		}
 		e.fails, e.retryAt, e.lastErr = 0, time.Time{}, nil
 		e.mu.Unlock()
 		return cn, up, nil
@@ -129,8 +140,53 @@ func (e *endpoint) fail(err error, bad conn, dead bool) (wentDown bool) {
 	}
 	e.fails++
 	e.lastErr = err
-	e.retryAt = time.Now().Add(e.backoff(e.fails))
-	return !e.down.Swap(true)
+	now := time.Now()
+	e.retryAt = now.Add(e.backoff(e.fails))
+	if e.down.Swap(true) {
+		return false
+	}
+	e.strikes.Store(0)
+	// A server ejected again soon after a probe readmitted it (it answers
+	// pings but not calls) waits twice as long for its next probe as last
+	// time; one that stayed up for maxProbe starts again at minProbe.
+	if !e.upSince.IsZero() && now.Sub(e.upSince) < e.maxProbe {
+		e.probeStep++
+	} else {
+		e.probeStep = 0
+	}
+	e.probeAt = now.Add(e.probeDelay())
+	return true
+}
+
+// probeDelay is minProbe doubled probeStep times, at most maxProbe.
+func (e *endpoint) probeDelay() time.Duration {
+	d := e.minProbe
+	for i := 0; i < e.probeStep && d < e.maxProbe; i++ {
+		d *= 2
+	}
+	return min(d, e.maxProbe)
+}
+
+// probeDue reports whether a down endpoint is due for a probe at now, and
+// if not when it will be.
+func (e *endpoint) probeDue(now time.Time) (due bool, at time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return !now.Before(e.probeAt), e.probeAt
+}
+
+// probeFailed schedules the next probe of a down endpoint after a failed
+// one, twice as late as the last (at most maxProbe).
+func (e *endpoint) probeFailed(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.probeDelay() < e.maxProbe {
+		e.probeStep++
+	}
+	e.probeAt = time.Now().Add(e.probeDelay())
+	if e.lastErr == nil {
+		e.lastErr = err
+	}
 }
 
 // backoff is the redial delay after n consecutive failures: minBackoff
@@ -150,6 +206,9 @@ func (e *endpoint) revive() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	was := e.down.Swap(false)
+	if was {
+		e.upSince = time.Now()
+	}
 	e.fails, e.retryAt, e.lastErr = 0, time.Time{}, nil
 	return was && !e.closed
 }

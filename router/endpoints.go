@@ -41,7 +41,8 @@ func (c *Client) endpoint(addr string) *endpoint {
 	if e, ok := c.eps[addr]; ok {
 		return e
 	}
-	e := &endpoint{addr: addr, minBackoff: c.opts.MinBackoff, maxBackoff: c.opts.MaxBackoff}
+	e := &endpoint{addr: addr, minBackoff: c.opts.MinBackoff, maxBackoff: c.opts.MaxBackoff,
+		minProbe: c.opts.ProbeInterval, maxProbe: c.opts.MaxProbeInterval}
 	if r, ok := c.retired[addr]; ok && r.timer.Stop() {
 		c.wg.Done()
 		delete(c.retired, addr)

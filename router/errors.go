@@ -3,6 +3,7 @@ package router
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -13,17 +14,26 @@ var ErrClosed = errors.New("router: client closed")
 // a sharded request must name its id, there is no default shard.
 var ErrNoID = errors.New("router: sharding mode needs a client id (Options.HasID and Options.ID)")
 
-// DialError is a failed connection attempt to one server.
+// DialError is a failed connection attempt to one server. It is always
+// wrapped in a router error naming the call and the server, so its text is
+// the dial's own ("transport: dial tcp <addr>: ..."), with "dial <addr>: "
+// in front only when that does not name the address.
 type DialError struct {
 	Addr string
 	Err  error
 }
 
-func (e *DialError) Error() string { return "router: dial " + e.Addr + ": " + e.Err.Error() }
+func (e *DialError) Error() string {
+	if mentions(e.Err, e.Addr) {
+		return e.Err.Error()
+	}
+	return "dial " + e.Addr + ": " + e.Err.Error()
+}
 func (e *DialError) Unwrap() error { return e.Err }
 
 // UnavailableError is returned without touching the network while a server
-// that failed is in its redial backoff.
+// that failed is in its redial backoff. It is always wrapped in a router
+// error naming the call and the server.
 type UnavailableError struct {
 	Addr     string
 	Failures int           // consecutive failures
@@ -32,8 +42,8 @@ type UnavailableError struct {
 }
 
 func (e *UnavailableError) Error() string {
-	return fmt.Sprintf("router: %s unavailable (%d consecutive failures, next dial in %v): %v",
-		e.Addr, e.Failures, e.RetryIn.Round(time.Millisecond), e.Err)
+	return fmt.Sprintf("unavailable (%d consecutive failures, next dial in %v): %v",
+		e.Failures, e.RetryIn.Round(time.Millisecond), e.Err)
 }
 func (e *UnavailableError) Unwrap() error { return e.Err }
 
@@ -49,11 +59,26 @@ type ShardDownError struct {
 }
 
 func (e *ShardDownError) Error() string {
-	msg := fmt.Sprintf("router: shard %d ([%s]) is down: master %s: %v", e.Shard, e.Server, e.Master, e.MasterErr)
+	msg := fmt.Sprintf("router: shard %d ([%s]) is down: %s", e.Shard, e.Server, addrErr("master", e.Master, e.MasterErr))
 	if e.Backup == "" {
 		return msg + "; no backup configured"
 	}
-	return fmt.Sprintf("%s; backup %s: %v", msg, e.Backup, e.BackupErr)
+	return msg + "; " + addrErr("backup", e.Backup, e.BackupErr)
+}
+
+// addrErr renders "<what> <addr>: <err>", leaving out the address when err
+// already names it (as a dial error does).
+func addrErr(what, addr string, err error) string {
+	if mentions(err, addr) {
+		return what + ": " + err.Error()
+	}
+	return fmt.Sprintf("%s %s: %v", what, addr, err)
+}
+
+// mentions reports whether err's text already says s (an address, a
+// method), so that a message wrapping it need not say it again.
+func mentions(err error, s string) bool {
+	return err != nil && strings.Contains(err.Error(), s)
 }
 
 // Unwrap gives the master's and the backup's errors.

@@ -107,7 +107,7 @@ func Dial(ctx context.Context, addr string, opts ClientOptions) (*Client, error)
 	d := net.Dialer{Timeout: timeout}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("transport: dial %s: %w", addr, err)
+		return nil, fmt.Errorf("transport: %w", err) // "dial tcp <addr>: ..."
 	}
 	return NewClient(nc, opts), nil
 }
@@ -218,7 +218,7 @@ func (c *Client) Call(ctx context.Context, method string, reply any, args ...any
 	}
 	if err := c.w.commit(others); err != nil {
 		// The write carrying the request failed: it may have been sent.
-		return c.abandon(id, cl, fmt.Errorf("transport: %s: %w", method, err), false)
+		return c.abandon(id, cl, callErr(method, err), false)
 	}
 
 	return c.wait(ctx, id, cl)
@@ -361,7 +361,7 @@ func (c *Client) fail(err error) {
 	close(c.done)
 	c.nc.Close()
 	for _, cl := range pending {
-		cl.err = fmt.Errorf("transport: %s: %w", cl.method, err)
+		cl.err = callErr(cl.method, err)
 		cl.ch <- sigDone
 	}
 }

@@ -7,6 +7,7 @@ package transport
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // GoAwayMethod is the msgpack-rpc notification [2, "$svrkit.goaway", []] a
@@ -52,5 +53,31 @@ func notSent(method string, err error) error {
 	if errors.Is(err, ErrNotSent) {
 		return err
 	}
-	return fmt.Errorf("transport: %s: %w: %w", method, ErrNotSent, err)
+	return &callError{method: method, errs: []error{ErrNotSent, err}}
 }
+
+// callErr is the error of a call of method that failed with err.
+func callErr(method string, err error) error {
+	return &callError{method: method, errs: []error{err}}
+}
+
+// callError reads "transport: <method>: <err>: <err>...", each err without
+// its own "transport: " prefix, so that the chain says it once
+// ("transport: echo: request not sent: client closed").
+type callError struct {
+	method string
+	errs   []error
+}
+
+func (e *callError) Error() string {
+	var b strings.Builder
+	b.WriteString("transport: ")
+	b.WriteString(e.method)
+	for _, err := range e.errs {
+		b.WriteString(": ")
+		b.WriteString(strings.TrimPrefix(err.Error(), "transport: "))
+	}
+	return b.String()
+}
+
+func (e *callError) Unwrap() []error { return e.errs }

@@ -145,3 +145,76 @@ func TestShardingReportsDownShard(t *testing.T) {
 		t.Errorf("ok %d, down %d: both kinds expected", okCalls, down)
 	}
 }
+
+// TestRouterHungServer: one of three hashring servers hangs (every process of it stopped
+// with SIGSTOP: the kernel still accepts connections, nothing reads them). Load on random
+// keys, with caller deadlines shorter than CallTimeout (the attempt's own timeout never
+// fires), then with CallTimeout shorter than the caller's deadline. After the first few
+// timeouts no call may reach the hung server: the ping probe keeps it out while probes
+// come and go.
+func TestRouterHungServer(t *testing.T) {
+	p := prof()
+	var svrs []*svr
+	var servers []router.Server
+	for i := 0; i < 3; i++ {
+		s := newSvr(t, "thread", 4, "")
+		s.start()
+		svrs = append(svrs, s)
+		servers = append(servers, router.Server{Addr: s.addr, Weight: 100})
+	}
+	hung := svrs[1].processes()
+	t.Cleanup(func() { // before the servers' own cleanup stops them
+		for _, q := range hung {
+			syscall.Kill(q, syscall.SIGCONT)
+		}
+	})
+	for _, q := range hung {
+		syscall.Kill(q, syscall.SIGSTOP)
+	}
+	phases := []struct {
+		name              string
+		deadline, attempt time.Duration
+	}{
+		{"caller deadline 300ms < CallTimeout 1s", 300 * time.Millisecond, time.Second},
+		{"CallTimeout 300ms < caller deadline 1s", time.Second, 300 * time.Millisecond},
+	}
+	for _, ph := range phases {
+		c, err := router.New(&router.Config{Mode: "hashring", Servers: servers}, router.Options{
+			CallTimeout: ph.attempt, ProbeInterval: 100 * time.Millisecond, MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Failures on the hung server; a live server slower than the deadline
+		// on this loaded machine is counted apart.
+		var calls, failed, lateFailed, others int
+		failedKeys := map[string]bool{}
+		var lastFail time.Duration // since begin
+		begin := time.Now()
+		for time.Since(begin) < 2*p.Load {
+			key := fmt.Sprintf("k%d", rand.IntN(60))
+			ctx, cancel := context.WithTimeout(context.Background(), ph.deadline)
+			var got string
+			err := c.Call(ctx, "echo", &got, []any{key}, router.CallOptions{Key: key})
+			cancel()
+			calls++
+			switch {
+			case err == nil:
+			case !strings.Contains(err.Error(), svrs[1].addr):
+				others++
+				t.Logf("%s: call %d failed on a live server: %v", ph.name, calls, err)
+			default:
+				failed++
+				failedKeys[key] = true
+				lastFail = time.Since(begin)
+				if failed > 3 {
+					lateFailed++
+					t.Errorf("%s: call %d failed on the hung server after %d failures there: %v", ph.name, calls, failed-1, err)
+				}
+			}
+		}
+		c.Close()
+		t.Logf("FIGURE hung server (%s, %s): %d calls on 60 keys for %v, %d failed on the hung server (%d keys), %d after the first 3, the last %v into the run; %d failed on live servers",
+			p.Name, ph.name, calls, 2*p.Load, failed, len(failedKeys), lateFailed, lastFail.Round(time.Millisecond), others)
+	}
+}
