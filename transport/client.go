@@ -178,6 +178,18 @@ func (c *Client) Pending() int {
 // an error wrapping ErrBroken or ErrClosed when the connection went away, and
 // an error wrapping ErrNotSent when the request certainly never left.
 func (c *Client) Call(ctx context.Context, method string, reply any, args ...any) error {
+	return c.call(ctx, method, reply, nil, args)
+}
+
+// CallArgs is Call with the arguments encoding themselves (see Args). args is
+// encoded before CallArgs returns and not kept.
+func (c *Client) CallArgs(ctx context.Context, method string, reply any, args Args) error {
+	return c.call(ctx, method, reply, args, nil)
+}
+
+// call sends a request and waits for its response: the one path of Call and
+// CallArgs. Its params are args, or list when args is nil (see params).
+func (c *Client) call(ctx context.Context, method string, reply any, args Args, list []any) error {
 	if err := ctx.Err(); err != nil {
 		return notSent(method, err)
 	}
@@ -210,7 +222,7 @@ func (c *Client) Call(ctx context.Context, method string, reply any, args ...any
 	}
 	n := len(c.w.buf)
 	var err error
-	c.w.buf, err = codec.AppendRequest(c.w.buf, id, method, args...)
+	c.w.buf, err = appendRequest(c.w.buf, id, method, args, list)
 	if err != nil {
 		c.w.buf = c.w.buf[:n]
 		c.w.mu.Unlock()
@@ -275,6 +287,15 @@ func (c *Client) putCall(cl *call) {
 // Notify sends method(args...) without waiting for (or getting) a response.
 // It returns once the notification is queued; writes are batched.
 func (c *Client) Notify(ctx context.Context, method string, args ...any) error {
+	return c.notify(ctx, method, nil, args)
+}
+
+// NotifyArgs is Notify with the arguments encoding themselves (see Args).
+func (c *Client) NotifyArgs(ctx context.Context, method string, args Args) error {
+	return c.notify(ctx, method, args, nil)
+}
+
+func (c *Client) notify(ctx context.Context, method string, args Args, list []any) error {
 	if err := ctx.Err(); err != nil {
 		return notSent(method, err)
 	}
@@ -290,7 +311,7 @@ func (c *Client) Notify(ctx context.Context, method string, args ...any) error {
 	}
 	n := len(c.w.buf)
 	var err error
-	c.w.buf, err = codec.AppendNotification(c.w.buf, method, args...)
+	c.w.buf, err = appendNotification(c.w.buf, method, args, list)
 	if err != nil {
 		c.w.buf = c.w.buf[:n]
 		c.w.mu.Unlock()
