@@ -133,7 +133,7 @@ func TestCallerReadsTransitions(t *testing.T) {
 	t.Run("idle watch, then hand to a lone caller", func(t *testing.T) {
 		h := newTurnHarness(t)
 		h.await("free>watcher") // idle
-		res := h.call(bg) // kicks the watcher
+		res := h.call(bg)       // kicks the watcher
 		id := h.request()
 		h.await("watcher>caller")
 		h.answer(id, "b")
