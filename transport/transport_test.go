@@ -25,9 +25,11 @@ type testServer struct {
 	served   chan error
 	dial     func() (io.ReadWriteCloser, error) // a new connection to the server
 	notes    atomic.Int64
-	release  chan struct{} // closed to let "block" handlers return
-	blocked  chan struct{} // one token per "block" handler started
-	sleeping chan struct{} // one token per "sleep" handler started
+	release  chan struct{}    // closed to let "block" handlers return
+	blocked  chan struct{}    // one token per "block" handler started
+	sleeping chan struct{}    // one token per "sleep" handler started
+	gates    [3]chan struct{} // "gate" i returns i once gates[i] is closed
+	gated    chan struct{}    // one token per "gate" handler started
 }
 
 // startServer starts a test server on TCP loopback.
@@ -44,7 +46,24 @@ func startServer(t testing.TB, opts ServerOptions) *testServer {
 func startServerOn(t testing.TB, opts ServerOptions, ln net.Listener, dial func() (io.ReadWriteCloser, error)) *testServer {
 	t.Helper()
 	ts := &testServer{Server: NewServer(opts), addr: ln.Addr().String(), dial: dial, served: make(chan error, 1),
-		release: make(chan struct{}), blocked: make(chan struct{}, 1000), sleeping: make(chan struct{}, 1000)}
+		release: make(chan struct{}), blocked: make(chan struct{}, 1000), sleeping: make(chan struct{}, 1000),
+		gated: make(chan struct{}, 1000)}
+	for i := range ts.gates {
+		ts.gates[i] = make(chan struct{})
+	}
+	ts.Register("gate", func(ctx context.Context, params []byte) (any, error) {
+		var i int64
+		if err := codec.DecodeParams(params, nil, &i); err != nil || i < 0 || i >= int64(len(ts.gates)) {
+			return nil, fmt.Errorf("gate: %v", err)
+		}
+		signal(ts.gated)
+		select {
+		case <-ts.gates[i]:
+			return i, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	})
 	ts.Register("echo", func(ctx context.Context, params []byte) (any, error) {
 		var s string
 		if err := codec.DecodeParams(params, []string{"value"}, &s); err != nil {
@@ -241,26 +260,27 @@ func TestConcurrentCallsOneConn(t *testing.T) {
 	})
 }
 
+// TestOutOfOrderReplies: three calls answered in the reverse order of
+// sending each get their own reply.
 func TestOutOfOrderReplies(t *testing.T) {
 	forEachConn(t, ServerOptions{}, func(t *testing.T, ts *testServer) {
 		c := ts.client(t)
 		order := make(chan int64, 3)
-		var wg sync.WaitGroup
-		for _, ms := range []int64{300, 150, 1} {
-			wg.Add(1)
+		for i := range int64(3) {
 			go func() {
-				defer wg.Done()
 				var got int64
-				if err := c.Call(context.Background(), "sleep", &got, ms); err != nil || got != ms {
-					t.Errorf("%d: %d %v", ms, got, err)
+				if err := c.Call(context.Background(), "gate", &got, i); err != nil || got != i {
+					t.Errorf("%d: %d %v", i, got, err)
 				}
 				order <- got
 			}()
-			<-ts.sleeping // the server has it: send the next one after it
+			<-ts.gated // the server has it: send the next one after it
 		}
-		wg.Wait()
-		if a, b, d := <-order, <-order, <-order; a != 1 || b != 150 || d != 300 {
-			t.Fatalf("replies in order %d %d %d", a, b, d)
+		for i := int64(2); i >= 0; i-- {
+			close(ts.gates[i])
+			if got := <-order; got != i {
+				t.Fatalf("released %d, got the reply of %d", i, got)
+			}
 		}
 	})
 }
@@ -309,8 +329,8 @@ func TestServerShutdownDuringCalls(t *testing.T) {
 				results <- c.Call(context.Background(), "sleep", &got, 100)
 			}()
 		}
-		for ts.Stats().InFlight < 5 {
-			time.Sleep(time.Millisecond)
+		for range 5 {
+			<-ts.sleeping
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -344,9 +364,7 @@ func TestShutdownDeadlineHardCloses(t *testing.T) {
 	c := dial(t, ts.addr)
 	errc := make(chan error, 1)
 	go func() { errc <- c.Call(context.Background(), "sleep", nil, 10000) }()
-	for ts.Stats().InFlight < 1 {
-		time.Sleep(time.Millisecond)
-	}
+	<-ts.sleeping
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if err := ts.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
@@ -369,8 +387,8 @@ func TestClientCloseDuringCalls(t *testing.T) {
 				errs <- c.Call(context.Background(), "block", nil)
 			}()
 		}
-		for c.Pending() < 10 {
-			time.Sleep(time.Millisecond)
+		for range 10 {
+			<-ts.blocked
 		}
 		c.Close()
 		wg.Wait()
@@ -577,7 +595,9 @@ func TestMixedConcurrentSequential(t *testing.T) {
 				t.Fatalf("%q %v", s, err)
 			}
 		}
-		time.Sleep(time.Duration(round%3) * time.Millisecond) // let the watcher take over sometimes
+		if round%3 == 0 {
+			awaitWatcher(t, c) // and let the watcher take over sometimes
+		}
 	}
 }
 
