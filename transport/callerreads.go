@@ -127,6 +127,7 @@ func (t *callerReads) wait(ctx context.Context, cl *call) error {
 				t.interruptLocked()
 			}
 		}
+		cl.waiting = true
 	}
 	c.mu.Unlock()
 	select {
@@ -360,6 +361,9 @@ func (t *callerReads) watch() bool {
 		if t.kicked {
 			t.kicked = false
 			for _, x := range c.pending { // hand
+				if !x.waiting {
+					continue // not reading yet (still writing its request)
+				}
 				t.reader = x
 				t.takes++
 				t.setStateLocked(turnCaller)
@@ -367,7 +371,7 @@ func (t *callerReads) watch() bool {
 				c.mu.Unlock()
 				return true
 			}
-			// The kicker was answered meanwhile: read on.
+			// No call waits (the kicker was answered meanwhile): read on.
 		}
 		t.setDeadlineLocked(time.Time{})
 		c.mu.Unlock()

@@ -75,11 +75,12 @@ const (
 // call is one pending request; pooled. Whoever removes a call from pending,
 // other than its own goroutine, sends it exactly one sigDone.
 type call struct {
-	id     uint32
-	method string
-	reply  any
-	err    error
-	ch     chan uint8
+	id      uint32
+	method  string
+	reply   any
+	err     error
+	ch      chan uint8
+	waiting bool // callerReads: its goroutine waits for a signal (guarded by c.mu)
 }
 
 var callPool = sync.Pool{New: func() any { return &call{ch: make(chan uint8, 2)} }}
@@ -272,7 +273,7 @@ func (c *Client) withdrawLocked(cl *call) (ok, drained bool) {
 }
 
 func (c *Client) putCall(cl *call) {
-	cl.method, cl.reply, cl.err = "", nil, nil
+	cl.method, cl.reply, cl.err, cl.waiting = "", nil, nil, false
 	callPool.Put(cl)
 }
 
