@@ -26,18 +26,11 @@ type Client struct {
 // pysvrkit's Client(conf, id). The optional id is the sharding id (sharding mode) or the
 // hash ring key (hashring mode); without it a hashring client picks a random key.
 func NewClient(confPath string, id ...int64) (*Client, error) {
-	if len(id) > 1 {
-		return nil, fmt.Errorf("%s: NewClient: at most one id, got %%d", len(id))
-	}
-	cfg, err := router.LoadConfig(confPath)
+	rc, err := router.Open(confPath, id...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: NewClient: %%w", err)
 	}
-	var opts router.Options
-	if len(id) == 1 {
-		opts.HasID, opts.ID = true, id[0]
-	}
-	return NewClientFromConfig(cfg, opts)
+	return &Client{rc: rc}, nil
 }
 
 // NewClientFromConfig returns a client for an already loaded config.
@@ -50,10 +43,8 @@ func NewClientFromConfig(cfg *router.Config, opts router.Options) (*Client, erro
 }
 
 // Close closes the client's connections.
-func (c *Client) Close() error {
-	return c.rc.Close()
-}
-`, Header, a, importsMarker, a, a, a, a, a, a)
+func (c *Client) Close() error { return c.rc.Close() }
+`, Header, a, importsMarker, a, a, a, a, a)
 	for _, api := range g.spec.Server.APIs {
 		b.WriteString(g.clientMethod(api))
 	}
@@ -72,8 +63,8 @@ func (g *generator) params(api *idl.API, qual string) (decl string, names []stri
 func (g *generator) clientMethod(api *idl.API) string {
 	var b strings.Builder
 	decl, names := g.params(api, "")
-	// The arguments travel in a struct of their own that encodes itself (router.Args);
-	// router.CallWith and NotifyWith reuse its storage and the reply's.
+	// The arguments travel in a struct of their own that encodes itself
+	// (transport.Args); router.CallWith and NotifyWith reuse its storage and the reply's.
 	args := "router.NoArgs{}"
 	if len(names) > 0 {
 		fields := make([]string, len(names))
@@ -109,19 +100,19 @@ func (g *generator) clientMethod(api *idl.API) string {
 // argsType names the struct holding api's arguments: echoArgs for "echo".
 func argsType(api *idl.API) string { return idl.ArgsType(api.GoName) }
 
-// argsStruct renders api's arguments struct and its router.Args methods. Strings,
+// argsStruct renders api's arguments struct and its transport.Args method. Strings,
 // bools, ints, floats and flat protos (selfAppending) append themselves; other
 // values go through codec.AppendValue, as a []any of them would.
 func (g *generator) argsStruct(api *idl.API) string {
 	var b strings.Builder
 	t := argsType(api)
-	fmt.Fprintf(&b, "\n// %s holds the arguments of %q; it encodes them (router.Args).\ntype %s struct {\n", t, api.Name, t)
+	fmt.Fprintf(&b, "\n// %s holds the arguments of %q; it encodes them (transport.Args).\ntype %s struct {\n", t, api.Name, t)
 	for _, f := range api.Args {
 		fmt.Fprintf(&b, "\t%s %s\n", f.GoName, g.goType(f.Type, ""))
 	}
 	b.WriteString("}\n")
-	fmt.Fprintf(&b, "\nfunc (a *%s) NumArgs() int { return %d }\n", t, len(api.Args))
 	var body strings.Builder
+	fmt.Fprintf(&body, "\tb = codec.AppendArrayHeader(b, %d)\n", len(api.Args))
 	fallible, ret := false, "\treturn b, nil\n"
 	for i, f := range api.Args {
 		selfAppends := f.Type.Kind == idl.ProtoKind && selfAppending(g.proto(f.Type.Proto))
@@ -142,7 +133,7 @@ func (g *generator) argsStruct(api *idl.API) string {
 	if fallible {
 		results = "(_ []byte, err error)"
 	}
-	fmt.Fprintf(&b, "\nfunc (a *%s) AppendArgs(b []byte) %s {\n%s%s}\n", t, results, body.String(), ret)
+	fmt.Fprintf(&b, "\n// AppendParams appends the params array.\nfunc (a *%s) AppendParams(b []byte) %s {\n%s%s}\n", t, results, body.String(), ret)
 	return b.String()
 }
 

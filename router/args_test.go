@@ -5,20 +5,20 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/svrkit/svrkit/codec"
 	"github.com/svrkit/svrkit/transport"
 )
 
-// testArgs encodes a list of values with codec.AppendValue, as generated
+// listArgs encodes a list of values with codec.AppendValue, as generated
 // args structs do for values without a helper.
-type testArgs []any
+type listArgs struct{ vals []any }
 
-func (a testArgs) NumArgs() int { return len(a) }
-
-func (a testArgs) AppendArgs(b []byte) (_ []byte, err error) {
-	for _, v := range a {
+func (a *listArgs) AppendParams(b []byte) (_ []byte, err error) {
+	b = codec.AppendArrayHeader(b, len(a.vals))
+	for _, v := range a.vals {
 		if b, err = codec.AppendValue(b, v); err != nil {
 			return b, err
 		}
@@ -26,10 +26,10 @@ func (a testArgs) AppendArgs(b []byte) (_ []byte, err error) {
 	return b, nil
 }
 
-// TestSocketCallArgs: CallArgs and NotifyArgs put on the wire the params
-// Call and Notify send for the same values, for none, one, several and more
-// arguments than an argList holds; an encoding error fails the call unsent.
-func TestSocketCallArgs(t *testing.T) {
+// TestSocketArgsEncoder: CallWith and NotifyWith put on the wire the params
+// Call and Notify send for the same values, for none, one, several and many
+// arguments; an encoding error fails the call unsent.
+func TestSocketArgsEncoder(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -60,34 +60,54 @@ func TestSocketCallArgs(t *testing.T) {
 	type msg struct {
 		Value string `msgpack:"value"`
 	}
-	many := make([]any, maxPooledArgs+3)
+	many := make([]any, 20)
 	for i := range many {
 		many[i] = int64(i * 1000)
 	}
 	for _, args := range [][]any{nil, {msg{"testtest"}}, {"s", int64(-7), true, 1.5, []any{"x", nil}, map[string]any{"k": "v"}}, many} {
-		var want, got []byte
-		if err := c.Call(ctx, "params", &want, args, CallOptions{}); err != nil {
+		// The params codec.AppendNotification writes: [2, "", params].
+		note, err := codec.AppendNotification(nil, "", args...)
+		if err != nil {
 			t.Fatal(err)
 		}
-		for range 2 { // the second time on a reused argList
-			if err := c.CallArgs(ctx, "params", &got, testArgs(args), CallOptions{}); err != nil {
+		want := note[3:]
+		var got []byte
+		if err := c.Call(ctx, "params", &got, args, CallOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("Call(%v) sent params %x, codec encodes %x", args, got, want)
+		}
+		for range 2 { // the second time on reused storage
+			got, err := CallWith[[]byte](ctx, c, "params", listArgs{args}, CallOptions{})
+			if err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(got, want) {
-				t.Errorf("CallArgs(%v) sent params %x, Call sent %x", args, got, want)
+				t.Errorf("CallWith(%v) sent params %x, Call sent %x", args, got, want)
 			}
 		}
-		if err := c.NotifyArgs(ctx, "note", testArgs(args), CallOptions{}); err != nil {
+		if err := NotifyWith(ctx, c, "note", listArgs{args}, CallOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		if got := <-notified; !bytes.Equal(got, want) {
-			t.Errorf("NotifyArgs(%v) sent params %x, Call sent %x", args, got, want)
+			t.Errorf("NotifyWith(%v) sent params %x, Call sent %x", args, got, want)
+		}
+		if err := c.Notify(ctx, "note", args, CallOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := <-notified; !bytes.Equal(got, want) {
+			t.Errorf("Notify(%v) sent params %x, Call sent %x", args, got, want)
 		}
 	}
 
-	err = c.CallArgs(ctx, "params", nil, testArgs{func() {}}, CallOptions{})
+	_, err = CallWith[any](ctx, c, "params", listArgs{[]any{func() {}}}, CallOptions{})
 	if err == nil || !errors.Is(err, transport.ErrNotSent) {
-		t.Errorf("CallArgs with an unencodable argument: %v, want an error wrapping ErrNotSent", err)
+		t.Errorf("CallWith with an unencodable argument: %v, want an error wrapping ErrNotSent", err)
+	}
+	err = c.Call(ctx, "params", nil, []any{"ok", func() {}}, CallOptions{})
+	if err == nil || !errors.Is(err, transport.ErrNotSent) || !strings.Contains(err.Error(), "arg 1") {
+		t.Errorf("Call with an unencodable argument: %v, want an error wrapping ErrNotSent naming arg 1", err)
 	}
 }
 
@@ -97,9 +117,8 @@ type pairArgs struct {
 	n int64
 }
 
-func (a *pairArgs) NumArgs() int { return 2 }
-
-func (a *pairArgs) AppendArgs(b []byte) ([]byte, error) {
+func (a *pairArgs) AppendParams(b []byte) ([]byte, error) {
+	b = codec.AppendArrayHeader(b, 2)
 	b = codec.AppendString(b, a.s)
 	return codec.AppendInt(b, a.n), nil
 }

@@ -94,15 +94,15 @@ func (c *Client) pick(opt CallOptions) (target, error) {
 type request struct {
 	method string
 	reply  any
-	args   []any
+	args   transport.Args
 	notify bool
 }
 
 func (r *request) send(ctx context.Context, cn conn) error {
 	if r.notify {
-		return cn.Notify(ctx, r.method, r.args...)
+		return cn.NotifyArgs(ctx, r.method, r.args)
 	}
-	return cn.Call(ctx, r.method, r.reply, r.args...)
+	return cn.CallArgs(ctx, r.method, r.reply, r.args)
 }
 
 // do runs r on up to Attempts servers. mayRepeat allows another attempt

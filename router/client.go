@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
@@ -92,7 +93,7 @@ type Client struct {
 	retired map[string]*retiredEndpoint // servers that left, closed after CallTimeout
 
 	deadlines sharedDeadline // attempt contexts shared between calls (attemptCtx)
-	argLists  sync.Pool      // *argList, reused by CallArgs, CallWith, NotifyArgs and NotifyWith
+	scratch   sync.Pool      // *scratch, reused by every call
 
 	closed atomic.Bool
 	wake   chan struct{}
@@ -179,6 +180,25 @@ func New(cfg *Config, opts Options) (*Client, error) {
 	return c, nil
 }
 
+// Open reads the client config at confPath (LoadConfig) and returns a Client
+// for it, like pysvrkit's Client(conf, id): a generated client's NewClient.
+// The optional id is Options.ID: the sharding id (sharding mode) or the hash
+// ring key (hashring mode); without it a hashring client picks a random key.
+func Open(confPath string, id ...int64) (*Client, error) {
+	if len(id) > 1 {
+		return nil, fmt.Errorf("router: at most one id, got %d", len(id))
+	}
+	cfg, err := LoadConfig(confPath)
+	if err != nil {
+		return nil, err
+	}
+	var opts Options
+	if len(id) == 1 {
+		opts.HasID, opts.ID = true, id[0]
+	}
+	return New(cfg, opts)
+}
+
 // randomKey is pysvrkit's per-client ring key: 8 random letters, so that
 // clients, not requests, spread over the ring.
 func randomKey() string {
@@ -190,18 +210,36 @@ func randomKey() string {
 }
 
 // Call sends method(args...) and decodes the result into reply (nil
-// discards it). A *transport.ServerError (the handler's error) is returned
-// as is and never fails over.
+// discards it): the call for hand-written code (generated clients use
+// CallWith). A *transport.ServerError (the handler's error) is returned as is
+// and never fails over.
 func (c *Client) Call(ctx context.Context, method string, reply any, args []any, opt CallOptions) error {
-	opt = keyOf(ctx, opt)
-	r := request{method: method, reply: reply, args: args}
-	return c.do(ctx, &r, opt, opt.Idempotent)
+	s := c.getScratch()
+	s.list = args
+	err := c.call(ctx, method, reply, &s.list, opt)
+	c.putScratch(s)
+	return err
 }
 
 // Notify sends method(args...) as a notification (no response). It is
 // repeated after a failure only when it certainly was not sent, or when
 // opt.RetryNotify (or opt.Idempotent) is set.
 func (c *Client) Notify(ctx context.Context, method string, args []any, opt CallOptions) error {
+	s := c.getScratch()
+	s.list = args
+	err := c.notify(ctx, method, &s.list, opt)
+	c.putScratch(s)
+	return err
+}
+
+// call and notify are the one path of every call and notification.
+func (c *Client) call(ctx context.Context, method string, reply any, args transport.Args, opt CallOptions) error {
+	opt = keyOf(ctx, opt)
+	r := request{method: method, reply: reply, args: args}
+	return c.do(ctx, &r, opt, opt.Idempotent)
+}
+
+func (c *Client) notify(ctx context.Context, method string, args transport.Args, opt CallOptions) error {
 	opt = keyOf(ctx, opt)
 	r := request{method: method, args: args, notify: true}
 	return c.do(ctx, &r, opt, opt.RetryNotify || opt.Idempotent)

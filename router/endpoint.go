@@ -6,13 +6,15 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/svrkit/svrkit/transport"
 )
 
 // conn is what the router needs from a transport client; *transport.Client
 // implements it. Tests substitute fakes.
 type conn interface {
-	Call(ctx context.Context, method string, reply any, args ...any) error
-	Notify(ctx context.Context, method string, args ...any) error
+	CallArgs(ctx context.Context, method string, reply any, args transport.Args) error
+	NotifyArgs(ctx context.Context, method string, args transport.Args) error
 	Close() error
 	Done() <-chan struct{}
 }

@@ -68,7 +68,7 @@ type fakeConn struct {
 	once sync.Once
 }
 
-func (c *fakeConn) Call(ctx context.Context, method string, reply any, args ...any) error {
+func (c *fakeConn) CallArgs(ctx context.Context, method string, reply any, args transport.Args) error {
 	c.n.mu.Lock()
 	c.n.calls[c.addr]++
 	h := c.n.handler[c.addr]
@@ -84,8 +84,8 @@ func (c *fakeConn) Call(ctx context.Context, method string, reply any, args ...a
 	return nil
 }
 
-func (c *fakeConn) Notify(ctx context.Context, method string, args ...any) error {
-	return c.Call(ctx, method, nil, args...)
+func (c *fakeConn) NotifyArgs(ctx context.Context, method string, args transport.Args) error {
+	return c.CallArgs(ctx, method, nil, args)
 }
 
 func (c *fakeConn) Close() error {

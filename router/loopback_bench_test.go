@@ -94,9 +94,8 @@ type benchMsgArgs struct {
 	msg benchMsg
 }
 
-func (a *benchMsgArgs) NumArgs() int { return 1 }
-
-func (a *benchMsgArgs) AppendArgs(b []byte) ([]byte, error) {
+func (a *benchMsgArgs) AppendParams(b []byte) ([]byte, error) {
+	b = codec.AppendArrayHeader(b, 1)
 	b = codec.AppendMapHeader(b, 1)
 	b = codec.AppendString(b, "value")
 	return codec.AppendString(b, a.msg.Value), nil

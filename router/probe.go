@@ -70,7 +70,7 @@ func (c *Client) pingProbe(ctx context.Context, addr string) error {
 		return err
 	}
 	defer cn.Close()
-	if err := cn.Call(ctx, transport.PingMethod, nil); err != nil && !isServerError(err) {
+	if err := cn.CallArgs(ctx, transport.PingMethod, nil, &NoArgs{}); err != nil && !isServerError(err) {
 		return err
 	}
 	return nil

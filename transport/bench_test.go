@@ -77,6 +77,28 @@ func benchEchoSequential(b *testing.B, ctx context.Context) {
 	}
 }
 
+// BenchmarkEchoSequentialReadLoop is BenchmarkEchoSequential on a client
+// that reads on its own goroutine (readLoop, as for a plain
+// io.ReadWriteCloser) instead of letting the caller read (callerReads): the
+// price of the simpler design.
+func BenchmarkEchoSequentialReadLoop(b *testing.B) {
+	ts := startServer(b, ServerOptions{})
+	nc, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := NewClient(plainRWC{nc}, ClientOptions{})
+	b.Cleanup(func() { c.Close() })
+	ctx := context.Background()
+	var s string
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.Call(ctx, "echo", &s, benchPayload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkEchoSequentialCancelCtx is BenchmarkEchoSequential with a
 // cancellable ctx (a signal.NotifyContext, a server's request ctx, a router's
 // attempt ctx): what most real callers pass.
@@ -93,6 +115,30 @@ func BenchmarkEchoParallel(b *testing.B) {
 	b.ReportAllocs()
 	b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
 	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		var s string
+		for pb.Next() {
+			if err := c.Call(ctx, "echo", &s, benchPayload); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkEchoParallelReadLoop is BenchmarkEchoParallel on a client that
+// reads on its own goroutine (see BenchmarkEchoSequentialReadLoop).
+func BenchmarkEchoParallelReadLoop(b *testing.B) {
+	ts := startServer(b, ServerOptions{})
+	nc, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := NewClient(plainRWC{nc}, ClientOptions{})
+	b.Cleanup(func() { c.Close() })
+	b.ReportAllocs()
+	b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
 	b.RunParallel(func(pb *testing.PB) {
 		ctx := context.Background()
 		var s string

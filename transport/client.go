@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -28,72 +29,58 @@ type ClientOptions struct {
 // Client is one multiplexed msgpack-rpc connection: any number of goroutines
 // may Call and Notify at once; responses are matched by msgid.
 //
-// There is no dedicated reader on the call path: a caller waiting for its
-// response reads the connection itself when nobody else is reading (so a lone
-// call costs no goroutine hop), delivers other callers' responses it meets,
-// and on finishing passes the reading role to another waiting caller. When
-// the connection has been idle for a moment a watcher goroutine takes the
-// role, so a server that goes away is noticed (Done) without any call.
+// Like net/rpc's client it keeps the pending calls by msgid and completes
+// each with its response. Reading the responses is left to a receiver: on a
+// connection with read deadlines (a net.Conn) a waiting caller reads them
+// itself (callerReads, no goroutine hop for a lone call); on any other
+// io.ReadWriteCloser one goroutine reads them all (readLoop).
 type Client struct {
-	nc   net.Conn
+	conn io.ReadWriteCloser
 	addr string
 	log  *slog.Logger
 	dec  *codec.Decoder
 	w    connWriter
+	rd   receiver
 
-	mu         sync.Mutex
-	pending    map[uint32]*call
-	nextID     uint32
-	err        error           // why the client stopped (ErrClosed or a broken connection)
-	draining   bool            // the server sent GoAwayMethod: no new calls
-	role       int             // who reads: roleFree, roleCaller, roleWatcher
-	readerDone <-chan struct{} // ctx.Done() of the caller holding the role, nil if none
+	mu       sync.Mutex
+	pending  map[uint32]*call
+	nextID   uint32
+	err      error // why the client stopped (ErrClosed or a broken connection)
+	draining bool  // the server sent GoAwayMethod: no new calls
 
-	// One context.AfterFunc at a time, on the Done channel a reader last used:
-	// when that ctx ends while its caller holds the reading role, the read is
-	// cut short. Callers usually pass the same ctx over and over (a signal or
-	// request ctx, a router's shared attempt ctx), so it is registered once
-	// rather than once per call.
-	hookDone    <-chan struct{}
-	hookStop    func() bool
-	kicked      bool // the watcher was asked to give up the role
-	gen         uint64
-	watchBusy   bool      // calls are waiting: the watcher should read at once
-	watchParked bool      // the watcher sleeps until woken (not timing idleness)
-	deadline    time.Time // current read deadline, to skip redundant sets
-
-	watchWake chan struct{}
-	stop      chan struct{} // closed by fail: stops the background goroutines
-	done      chan struct{} // closed by fail: the connection is gone
-	bg        sync.WaitGroup
+	stop chan struct{} // closed by fail: stops the background goroutines
+	done chan struct{} // closed by fail: the connection is gone
+	bg   sync.WaitGroup
 }
 
-const (
-	roleFree = iota
-	roleCaller
-	roleWatcher
-)
-
-// watcherIdle is how long the connection must be idle before the watcher reads.
-const watcherIdle = 2 * time.Millisecond
-
-// watcherMaxIdle bounds the watcher's back-off while a caller holds the reading role.
-const watcherMaxIdle = 64 * time.Millisecond
+// receiver is the read side of a Client: it gets responses off the
+// connection (Client.deliver) for the calls waiting for them.
+type receiver interface {
+	// wait returns nil once cl is complete (cl.err holds its outcome), or
+	// ctx's error once ctx ended and cl was withdrawn from the pending calls
+	// (at once if ctx has already ended).
+	wait(ctx context.Context, cl *call) error
+	// run is the receiver's goroutine, until stop is closed.
+	run(stop <-chan struct{})
+	// failedLocked is called once by fail, with c.mu held.
+	failedLocked()
+}
 
 // Call signals.
 const (
-	sigDone = 1 // the call is complete (err/reply set)
-	sigRead = 2 // the call now holds the reading role
+	sigDone = 1 // the call is complete (err/reply set) and no longer pending
+	sigTurn = 2 // callerReads: the call's goroutine now holds the turn to read
 )
 
 // call is one pending request; pooled. Whoever removes a call from pending,
 // other than its own goroutine, sends it exactly one sigDone.
 type call struct {
-	method   string
-	reply    any
-	err      error
-	ch       chan uint8
-	promoted bool
+	id      uint32
+	method  string
+	reply   any
+	err     error
+	ch      chan uint8
+	waiting bool // callerReads: its goroutine waits for a signal (guarded by c.mu)
 }
 
 var callPool = sync.Pool{New: func() any { return &call{ch: make(chan uint8, 2)} }}
@@ -113,20 +100,26 @@ func Dial(ctx context.Context, addr string, opts ClientOptions) (*Client, error)
 }
 
 // NewClient runs a Client on an established connection; the Client owns it.
-func NewClient(conn net.Conn, opts ClientOptions) *Client {
+// A net.Conn (TCP, Unix, TLS, net.Pipe) lets callers read their own
+// responses; any other io.ReadWriteCloser gets a reader goroutine.
+func NewClient(conn io.ReadWriteCloser, opts ClientOptions) *Client {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Client{
-		nc:        conn,
-		addr:      conn.RemoteAddr().String(),
-		log:       log,
-		dec:       codec.NewDecoder(conn, opts.Limits),
-		pending:   make(map[uint32]*call),
-		watchWake: make(chan struct{}, 1),
-		stop:      make(chan struct{}),
-		done:      make(chan struct{}),
+		conn:    conn,
+		addr:    remoteAddr(conn),
+		log:     log,
+		dec:     codec.NewDecoder(conn, opts.Limits),
+		pending: make(map[uint32]*call),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	if dc, ok := conn.(readDeadliner); ok {
+		c.rd = newCallerReads(c, dc)
+	} else {
+		c.rd = &readLoop{c: c}
 	}
 	c.w.conn = conn
 	c.w.kick = make(chan struct{}, 1)
@@ -138,10 +131,17 @@ func NewClient(conn net.Conn, opts ClientOptions) *Client {
 	}()
 	go func() {
 		defer c.bg.Done()
-		c.watch()
+		c.rd.run(c.stop)
 	}()
-	c.watchWake <- struct{}{}
 	return c
+}
+
+// remoteAddr names the peer in errors and logs.
+func remoteAddr(conn io.ReadWriteCloser) string {
+	if nc, ok := conn.(net.Conn); ok && nc.RemoteAddr() != nil {
+		return nc.RemoteAddr().String()
+	}
+	return fmt.Sprintf("%T", conn)
 }
 
 // Done is closed when the connection is gone (Close, broken, or drained: the
@@ -178,6 +178,18 @@ func (c *Client) Pending() int {
 // an error wrapping ErrBroken or ErrClosed when the connection went away, and
 // an error wrapping ErrNotSent when the request certainly never left.
 func (c *Client) Call(ctx context.Context, method string, reply any, args ...any) error {
+	return c.call(ctx, method, reply, nil, args)
+}
+
+// CallArgs is Call with the arguments encoding themselves (see Args). args is
+// encoded before CallArgs returns and not kept.
+func (c *Client) CallArgs(ctx context.Context, method string, reply any, args Args) error {
+	return c.call(ctx, method, reply, args, nil)
+}
+
+// call sends a request and waits for its response: the one path of Call and
+// CallArgs. Its params are args, or list when args is nil (see appendParams).
+func (c *Client) call(ctx context.Context, method string, reply any, args Args, list []any) error {
 	if err := ctx.Err(); err != nil {
 		return notSent(method, err)
 	}
@@ -198,6 +210,7 @@ func (c *Client) Call(ctx context.Context, method string, reply any, args ...any
 		id++
 	}
 	c.nextID = id + 1
+	cl.id = id
 	c.pending[id] = cl
 	// With other calls in flight, hand the write to the background flusher, which
 	// yields once first so that every runnable caller's request shares one write;
@@ -206,75 +219,76 @@ func (c *Client) Call(ctx context.Context, method string, reply any, args ...any
 	c.mu.Unlock()
 
 	if err := c.w.lock(ctx); err != nil {
-		return c.abandon(id, cl, notSent(method, err), true)
+		return c.abandon(cl, notSent(method, err), true)
 	}
 	n := len(c.w.buf)
 	var err error
-	c.w.buf, err = codec.AppendRequest(c.w.buf, id, method, args...)
+	c.w.buf, err = appendRequest(c.w.buf, id, method, args, list)
 	if err != nil {
 		c.w.buf = c.w.buf[:n]
 		c.w.mu.Unlock()
-		return c.abandon(id, cl, notSent(method, err), true)
+		return c.abandon(cl, notSent(method, err), true)
 	}
 	if err := c.w.commit(others); err != nil {
 		// The write carrying the request failed: it may have been sent.
-		return c.abandon(id, cl, callErr(method, err), false)
+		return c.abandon(cl, callErr(method, err), false)
 	}
 
-	return c.wait(ctx, id, cl)
-}
-
-// abandon gives up call id. If the call is no longer ours to remove (a
-// response, a failure or the reading role reached it), its outcome is
-// complete and wins over err, unless unsent says the request certainly never
-// left (then err, wrapping ErrNotSent, wins).
-func (c *Client) abandon(id uint32, cl *call, err error, unsent bool) error {
-	c.mu.Lock()
-	if c.pending[id] == cl && !cl.promoted {
-		delete(c.pending, id)
-		drained := c.drainedLocked()
-		c.mu.Unlock()
-		c.putCall(cl)
-		if drained {
-			c.stopDrained()
-		}
-		return err
+	if err = c.rd.wait(ctx, cl); err != nil {
+		err = callErr(method, err)
+	} else {
+		err = cl.err
 	}
-	c.mu.Unlock()
-	res, gaveUp := c.settle(id, cl)
 	c.putCall(cl)
-	if unsent || gaveUp {
-		return err
-	}
-	return res
+	return err
 }
 
-// settle waits for the signal of a call that is no longer ours to remove.
-// Holding the role (sigRead) we hand it on and give up the call (gaveUp).
-func (c *Client) settle(id uint32, cl *call) (res error, gaveUp bool) {
-	if <-cl.ch == sigRead {
-		c.mu.Lock()
-		if c.pending[id] == cl {
-			delete(c.pending, id)
-			c.releaseRoleLocked()
-			c.mu.Unlock()
-			return nil, true
-		}
-		c.mu.Unlock()
-		<-cl.ch // removed by fail: its sigDone
-		c.releaseRole()
+// abandon gives up cl after a failure to send it. If cl is no longer ours to
+// withdraw (a response or a failure completed it), its outcome wins over err,
+// unless unsent says the request certainly never left.
+func (c *Client) abandon(cl *call, err error, unsent bool) error {
+	if c.rd.wait(doneCtx, cl) == nil && !unsent {
+		err = cl.err
 	}
-	return cl.err, false
+	c.putCall(cl)
+	return err
+}
+
+// doneCtx is an ended context: waiting with it withdraws a call.
+var doneCtx = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+// withdrawLocked removes cl from the pending calls if it is still there: its
+// goroutine gives it up, and no signal will come. c.mu held; the caller
+// calls stopDrained after unlocking when drained is set.
+func (c *Client) withdrawLocked(cl *call) (ok, drained bool) {
+	if c.pending[cl.id] != cl {
+		return false, false
+	}
+	delete(c.pending, cl.id)
+	return true, c.drainedLocked()
 }
 
 func (c *Client) putCall(cl *call) {
-	cl.method, cl.reply, cl.err, cl.promoted = "", nil, nil, false
+	cl.method, cl.reply, cl.err, cl.waiting = "", nil, nil, false
 	callPool.Put(cl)
 }
 
 // Notify sends method(args...) without waiting for (or getting) a response.
 // It returns once the notification is queued; writes are batched.
 func (c *Client) Notify(ctx context.Context, method string, args ...any) error {
+	return c.notify(ctx, method, nil, args)
+}
+
+// NotifyArgs is Notify with the arguments encoding themselves (see Args).
+func (c *Client) NotifyArgs(ctx context.Context, method string, args Args) error {
+	return c.notify(ctx, method, args, nil)
+}
+
+func (c *Client) notify(ctx context.Context, method string, args Args, list []any) error {
 	if err := ctx.Err(); err != nil {
 		return notSent(method, err)
 	}
@@ -290,7 +304,7 @@ func (c *Client) Notify(ctx context.Context, method string, args ...any) error {
 	}
 	n := len(c.w.buf)
 	var err error
-	c.w.buf, err = codec.AppendNotification(c.w.buf, method, args...)
+	c.w.buf, err = appendNotification(c.w.buf, method, args, list)
 	if err != nil {
 		c.w.buf = c.w.buf[:n]
 		c.w.mu.Unlock()
@@ -315,7 +329,13 @@ func (c *Client) Close() error {
 // flushQueued writes what the writer holds, waiting for a write in progress.
 func (c *Client) flushQueued(d time.Duration) {
 	deadline := time.Now().Add(d)
-	c.nc.SetWriteDeadline(deadline)
+	if wd, ok := c.conn.(writeDeadliner); ok {
+		wd.SetWriteDeadline(deadline)
+	} else {
+		// No write deadline: a write blocked past d ends with the connection.
+		t := time.AfterFunc(d, func() { c.conn.Close() })
+		defer t.Stop()
+	}
 	for {
 		w := &c.w
 		w.mu.Lock()
@@ -351,194 +371,39 @@ func (c *Client) fail(err error) {
 	c.err = err
 	pending := c.pending
 	c.pending = make(map[uint32]*call)
-	if c.hookStop != nil {
-		c.hookStop() // the ctx no longer holds on to this client
-		c.hookDone, c.hookStop = nil, nil
-	}
+	c.rd.failedLocked()
 	c.mu.Unlock()
 	c.w.fail(err)
 	close(c.stop)
 	close(c.done)
-	c.nc.Close()
+	c.conn.Close()
 	for _, cl := range pending {
 		cl.err = callErr(cl.method, err)
 		cl.ch <- sigDone
 	}
 }
 
-// wait waits for the response of call id, reading the connection itself
-// when nobody else is.
-func (c *Client) wait(ctx context.Context, id uint32, cl *call) error {
-	c.mu.Lock()
-	if c.err == nil && c.pending[id] == cl {
-		switch c.role {
-		case roleFree:
-			c.takeRoleLocked()
-			c.mu.Unlock()
-			return c.readFor(ctx, id, cl)
-		case roleWatcher:
-			// Alone on an idle connection: ask the watcher for the role so
-			// this goroutine reads its own response. With other calls in
-			// flight the watcher delivers.
-			if !c.kicked && len(c.pending) == 1 {
-				c.kicked = true
-				c.setDeadlineLocked(aLongTimeAgo)
-			}
-		}
-	}
-	c.mu.Unlock()
-	select {
-	case sig := <-cl.ch:
-		if sig == sigRead {
-			return c.readFor(ctx, id, cl)
-		}
-		err := cl.err
-		c.putCall(cl)
-		return err
-	case <-ctx.Done():
-		return c.abandon(id, cl, fmt.Errorf("transport: %s: %w", cl.method, ctx.Err()), false)
-	}
+// readErr stops the client after reading failed with err, unless it had
+// stopped already (Close, a write error).
+func (c *Client) readErr(err error) {
+	c.fail(fmt.Errorf("%w: read from %s: %w", ErrBroken, c.addr, err))
 }
 
-func (c *Client) takeRoleLocked() {
-	c.role = roleCaller
-	c.gen++
-}
-
-// setDeadlineLocked moves the read deadline (c.mu held).
-func (c *Client) setDeadlineLocked(t time.Time) {
-	if !t.Equal(c.deadline) {
-		c.deadline = t
-		c.nc.SetReadDeadline(t)
+// deliver completes the call m answers, if it is pending: it decodes the
+// result and signals the call, unless the call is reader (the goroutine
+// reading), for which it reports true instead. It also handles the server's
+// GoAwayMethod.
+func (c *Client) deliver(m *codec.Message, reader *call) (own bool) {
+	x := c.take(m)
+	if x == nil {
+		return false
 	}
-}
-
-// releaseRole gives the reading role to a waiting caller, or to the watcher.
-func (c *Client) releaseRole() {
-	c.mu.Lock()
-	c.releaseRoleLocked()
-	c.mu.Unlock()
-}
-
-func (c *Client) releaseRoleLocked() {
-	c.role, c.readerDone = roleFree, nil
-	if c.err != nil {
-		return
+	c.complete(x, m)
+	if x == reader {
+		return true
 	}
-	// Other calls waiting: the watcher reads for them at once (one goroutine
-	// keeps reading under load). None: it reads after watcherIdle.
-	c.watchBusy = len(c.pending) > 0
-	if c.watchBusy || c.watchParked {
-		c.watchParked = false
-		select {
-		case c.watchWake <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// promoteLocked gives the role to a waiting caller; false if there is none.
-func (c *Client) promoteLocked() bool {
-	for _, x := range c.pending {
-		if !x.promoted {
-			x.promoted = true
-			c.takeRoleLocked()
-			x.ch <- sigRead
-			return true
-		}
-	}
+	x.ch <- sigDone
 	return false
-}
-
-// readFor reads responses, delivering them, until call id's own arrives. The
-// caller holds the role.
-func (c *Client) readFor(ctx context.Context, id uint32, cl *call) error {
-	done := ctx.Done()
-	c.mu.Lock()
-	dl, _ := ctx.Deadline()
-	c.setDeadlineLocked(dl)
-	if done != nil && c.err == nil {
-		c.readerDone = done
-		if c.hookDone != done {
-			c.hookLocked(ctx, done)
-		}
-		if ctx.Err() != nil { // ended before the hook could see this reader
-			c.setDeadlineLocked(aLongTimeAgo)
-		}
-	}
-	c.mu.Unlock()
-	err := c.readLoop(ctx, id, cl, dl)
-	c.putCall(cl)
-	return err
-}
-
-// hookLocked moves the cancellation hook to ctx (whose Done is done): when ctx
-// ends while a caller with that ctx holds the reading role, its read is cut
-// short by a past read deadline. c.mu held.
-func (c *Client) hookLocked(ctx context.Context, done <-chan struct{}) {
-	if c.hookStop != nil {
-		c.hookStop()
-	}
-	c.hookDone = done
-	c.hookStop = context.AfterFunc(ctx, func() {
-		c.mu.Lock()
-		if c.readerDone == done {
-			c.setDeadlineLocked(aLongTimeAgo)
-		}
-		if c.hookDone == done {
-			c.hookDone, c.hookStop = nil, nil
-		}
-		c.mu.Unlock()
-	})
-}
-
-func (c *Client) readLoop(ctx context.Context, id uint32, cl *call, dl time.Time) error {
-	var m codec.Message
-	for {
-		err := c.dec.Next(&m)
-		if err != nil {
-			if isTimeoutErr(err) {
-				c.mu.Lock()
-				if c.err == nil && c.pending[id] == cl {
-					if ctx.Err() == nil && (dl.IsZero() || time.Now().Before(dl)) { // spurious: a stale wake-up
-						c.deadline = time.Time{}.Add(1) // force the set
-						c.setDeadlineLocked(dl)
-						c.mu.Unlock()
-						continue
-					}
-					delete(c.pending, id)
-					c.releaseRoleLocked()
-					drained := c.drainedLocked()
-					c.mu.Unlock()
-					if drained {
-						c.stopDrained()
-					}
-					cause := ctx.Err()
-					if cause == nil {
-						cause = context.DeadlineExceeded
-					}
-					return fmt.Errorf("transport: %s: %w", cl.method, cause)
-				}
-				c.mu.Unlock()
-			} else {
-				c.fail(fmt.Errorf("%w: read from %s: %w", ErrBroken, c.addr, err))
-			}
-			// fail removed our call and signalled it.
-			<-cl.ch
-			c.releaseRole()
-			return cl.err
-		}
-		x := c.take(&m)
-		if x == nil {
-			continue
-		}
-		c.complete(x, &m)
-		if x == cl {
-			c.releaseRole()
-			return cl.err
-		}
-		x.ch <- sigDone
-	}
 }
 
 // take removes and returns the call a response belongs to (nil if abandoned,
@@ -614,109 +479,6 @@ func (c *Client) complete(x *call, m *codec.Message) {
 	} else if x.reply != nil {
 		if err := codec.Decode(m.Result, x.reply); err != nil {
 			x.err = fmt.Errorf("transport: %s: decode result: %w", x.method, err)
-		}
-	}
-}
-
-// watch reads the connection when no caller does: right away while calls
-// are in flight (see releaseRoleLocked), and after watcherIdle of quiet
-// otherwise, so that a peer closing the connection is noticed.
-func (c *Client) watch() {
-	t := time.NewTimer(time.Hour)
-	defer t.Stop()
-	var m codec.Message
-	for {
-		select {
-		case <-c.watchWake:
-		case <-c.stop:
-			return
-		}
-		c.mu.Lock()
-		c.watchParked = false
-		c.mu.Unlock()
-		waited := false
-		var gen uint64
-		idle := watcherIdle
-		for {
-			c.mu.Lock()
-			if c.err != nil {
-				c.mu.Unlock()
-				return
-			}
-			if c.role != roleFree {
-				// A caller reads. Look again after watcherIdle (or when woken because
-				// calls wait) rather than parking until it is done: a lone caller
-				// calling back to back would otherwise wake this goroutine once per
-				// call, only for it to find the role taken again. The interval
-				// doubles (to watcherMaxIdle) while one long call keeps the role.
-				c.mu.Unlock()
-				t.Reset(idle)
-				idle = min(2*idle, watcherMaxIdle)
-				select {
-				case <-t.C:
-				case <-c.watchWake:
-					t.Stop()
-				case <-c.stop:
-					return
-				}
-				continue
-			}
-			if c.watchBusy || len(c.pending) > 0 || waited && c.gen == gen {
-				c.role, c.kicked, c.watchBusy = roleWatcher, false, false
-				c.setDeadlineLocked(time.Time{})
-				c.mu.Unlock()
-				c.watchRead(&m)
-				c.mu.Lock()
-				c.watchParked = true
-				c.mu.Unlock()
-				break
-			}
-			gen, waited, idle = c.gen, true, watcherIdle
-			c.mu.Unlock()
-			t.Reset(watcherIdle)
-			select {
-			case <-t.C:
-			case <-c.watchWake: // calls are waiting
-				t.Stop()
-			case <-c.stop:
-				return
-			}
-		}
-	}
-}
-
-// watchRead reads as the watcher until kicked or the connection fails.
-func (c *Client) watchRead(m *codec.Message) {
-	for {
-		err := c.dec.Next(m)
-		if err != nil {
-			if isTimeoutErr(err) {
-				c.mu.Lock()
-				if c.err != nil {
-					c.role = roleFree
-					c.mu.Unlock()
-					return
-				}
-				if c.kicked {
-					c.kicked = false
-					c.role = roleFree
-					if c.promoteLocked() {
-						c.mu.Unlock()
-						return
-					}
-					c.role = roleWatcher // the kicker was answered meanwhile
-				}
-				c.deadline = time.Time{}.Add(1)
-				c.setDeadlineLocked(time.Time{})
-				c.mu.Unlock()
-				continue
-			}
-			c.fail(fmt.Errorf("%w: read from %s: %w", ErrBroken, c.addr, err))
-			return
-		}
-		if x := c.take(m); x != nil {
-			c.complete(x, m)
-			x.ch <- sigDone
 		}
 	}
 }

@@ -1,7 +1,7 @@
 // Package transport carries msgpack-rpc over stream connections: a Server
 // (accept loop, one read loop per connection, bounded concurrent dispatch,
 // coalesced writes, graceful shutdown) and a Client (one multiplexed
-// connection, msgid -> pending call).
+// connection, msgid -> pending call, over any io.ReadWriteCloser).
 package transport
 
 import (

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -20,19 +21,49 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // testServer runs a Server with the test handlers on a loopback listener.
 type testServer struct {
 	*Server
-	addr    string
-	served  chan error
-	notes   atomic.Int64
-	release chan struct{} // closed to let "block" handlers return
+	addr     string
+	served   chan error
+	dial     func() (io.ReadWriteCloser, error) // a new connection to the server
+	notes    atomic.Int64
+	release  chan struct{}    // closed to let "block" handlers return
+	blocked  chan struct{}    // one token per "block" handler started
+	sleeping chan struct{}    // one token per "sleep" handler started
+	gates    [3]chan struct{} // "gate" i returns i once gates[i] is closed
+	gated    chan struct{}    // one token per "gate" handler started
 }
 
+// startServer starts a test server on TCP loopback.
 func startServer(t testing.TB, opts ServerOptions) *testServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := &testServer{Server: NewServer(opts), addr: ln.Addr().String(), served: make(chan error, 1), release: make(chan struct{})}
+	return startServerOn(t, opts, ln, func() (io.ReadWriteCloser, error) { return net.Dial("tcp", ln.Addr().String()) })
+}
+
+// startServerOn starts a test server on ln; dial connects to it.
+func startServerOn(t testing.TB, opts ServerOptions, ln net.Listener, dial func() (io.ReadWriteCloser, error)) *testServer {
+	t.Helper()
+	ts := &testServer{Server: NewServer(opts), addr: ln.Addr().String(), dial: dial, served: make(chan error, 1),
+		release: make(chan struct{}), blocked: make(chan struct{}, 1000), sleeping: make(chan struct{}, 1000),
+		gated: make(chan struct{}, 1000)}
+	for i := range ts.gates {
+		ts.gates[i] = make(chan struct{})
+	}
+	ts.Register("gate", func(ctx context.Context, params []byte) (any, error) {
+		var i int64
+		if err := codec.DecodeParams(params, nil, &i); err != nil || i < 0 || i >= int64(len(ts.gates)) {
+			return nil, fmt.Errorf("gate: %v", err)
+		}
+		signal(ts.gated)
+		select {
+		case <-ts.gates[i]:
+			return i, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	})
 	ts.Register("echo", func(ctx context.Context, params []byte) (any, error) {
 		var s string
 		if err := codec.DecodeParams(params, []string{"value"}, &s); err != nil {
@@ -52,6 +83,7 @@ func startServer(t testing.TB, opts ServerOptions) *testServer {
 		if err := codec.DecodeParams(params, []string{"ms"}, &ms); err != nil {
 			return nil, err
 		}
+		signal(ts.sleeping)
 		select {
 		case <-time.After(time.Duration(ms) * time.Millisecond):
 			return ms, nil
@@ -60,6 +92,7 @@ func startServer(t testing.TB, opts ServerOptions) *testServer {
 		}
 	})
 	ts.Register("block", func(ctx context.Context, params []byte) (any, error) {
+		signal(ts.blocked)
 		select {
 		case <-ts.release:
 			return "released", nil
@@ -97,6 +130,14 @@ func startServer(t testing.TB, opts ServerOptions) *testServer {
 	return ts
 }
 
+// signal puts a token in ch if there is room.
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
 type pt struct {
 	Name string   `msgpack:"name"`
 	N    int64    `msgpack:"n"`
@@ -114,199 +155,208 @@ func dial(t testing.TB, addr string) *Client {
 }
 
 func TestEcho(t *testing.T) {
-	ts := startServer(t, ServerOptions{})
-	c := dial(t, ts.addr)
-	ctx := context.Background()
-	var s string
-	if err := c.Call(ctx, "echo", &s, "hello"); err != nil || s != "hello" {
-		t.Fatalf("%q %v", s, err)
-	}
-	var n int64
-	if err := c.Call(ctx, "add", &n, 2, 40); err != nil || n != 42 {
-		t.Fatalf("%d %v", n, err)
-	}
-	var p pt
-	if err := c.Call(ctx, "struct", &p, pt{Name: "x", N: 1, Tags: []string{"a"}}); err != nil || p.N != 2 || p.Name != "x" || p.Tags[0] != "a" {
-		t.Fatalf("%+v %v", p, err)
-	}
-	if err := c.Call(ctx, "echo", nil, "discarded"); err != nil {
-		t.Fatal(err)
-	}
-	if st := ts.Stats(); st.Conns != 1 {
-		t.Fatalf("stats %+v", st)
-	}
+	forEachConn(t, ServerOptions{}, func(t *testing.T, ts *testServer) {
+		c := ts.client(t)
+		ctx := context.Background()
+		var s string
+		if err := c.Call(ctx, "echo", &s, "hello"); err != nil || s != "hello" {
+			t.Fatalf("%q %v", s, err)
+		}
+		var n int64
+		if err := c.Call(ctx, "add", &n, 2, 40); err != nil || n != 42 {
+			t.Fatalf("%d %v", n, err)
+		}
+		var p pt
+		if err := c.Call(ctx, "struct", &p, pt{Name: "x", N: 1, Tags: []string{"a"}}); err != nil || p.N != 2 || p.Name != "x" || p.Tags[0] != "a" {
+			t.Fatalf("%+v %v", p, err)
+		}
+		if err := c.Call(ctx, "echo", nil, "discarded"); err != nil {
+			t.Fatal(err)
+		}
+		if st := ts.Stats(); st.Conns != 1 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
 }
 
 func TestErrorsKeepConnection(t *testing.T) {
-	ts := startServer(t, ServerOptions{})
-	c := dial(t, ts.addr)
-	ctx := context.Background()
-	var se *ServerError
-	err := c.Call(ctx, "nosuch", nil)
-	if !errors.As(err, &se) || se.Message != "'nosuch' method not found" {
-		t.Fatalf("unknown method: %v", err)
-	}
-	err = c.Call(ctx, "echo", nil, "a", "b")
-	if !errors.As(err, &se) || se.Message != "echo expects 1 params, got 2" {
-		t.Fatalf("param count: %v", err)
-	}
-	err = c.Call(ctx, "add", nil, 1, "two")
-	if !errors.As(err, &se) || !strings.Contains(se.Message, "arg 1 (b)") {
-		t.Fatalf("bad param: %v", err)
-	}
-	err = c.Call(ctx, "panic", nil)
-	if !errors.As(err, &se) || !strings.Contains(se.Message, "panic: boom") {
-		t.Fatalf("panic: %v", err)
-	}
-	var s string
-	if err := c.Call(ctx, "echo", &s, "still alive"); err != nil || s != "still alive" {
-		t.Fatalf("%q %v", s, err)
-	}
-	var n int64
-	if err := c.Call(ctx, "echo", &n, "not an int"); err == nil || errors.As(err, &se) {
-		t.Fatalf("reply decode error expected, got %v", err)
-	}
+	forEachConn(t, ServerOptions{}, func(t *testing.T, ts *testServer) {
+		c := ts.client(t)
+		ctx := context.Background()
+		var se *ServerError
+		err := c.Call(ctx, "nosuch", nil)
+		if !errors.As(err, &se) || se.Message != "'nosuch' method not found" {
+			t.Fatalf("unknown method: %v", err)
+		}
+		err = c.Call(ctx, "echo", nil, "a", "b")
+		if !errors.As(err, &se) || se.Message != "echo expects 1 params, got 2" {
+			t.Fatalf("param count: %v", err)
+		}
+		err = c.Call(ctx, "add", nil, 1, "two")
+		if !errors.As(err, &se) || !strings.Contains(se.Message, "arg 1 (b)") {
+			t.Fatalf("bad param: %v", err)
+		}
+		err = c.Call(ctx, "panic", nil)
+		if !errors.As(err, &se) || !strings.Contains(se.Message, "panic: boom") {
+			t.Fatalf("panic: %v", err)
+		}
+		var s string
+		if err := c.Call(ctx, "echo", &s, "still alive"); err != nil || s != "still alive" {
+			t.Fatalf("%q %v", s, err)
+		}
+		var n int64
+		if err := c.Call(ctx, "echo", &n, "not an int"); err == nil || errors.As(err, &se) {
+			t.Fatalf("reply decode error expected, got %v", err)
+		}
+	})
 }
 
 func TestNotify(t *testing.T) {
-	ts := startServer(t, ServerOptions{})
-	c := dial(t, ts.addr)
-	for i := range 100 {
-		if err := c.Notify(context.Background(), "note", i); err != nil {
+	forEachConn(t, ServerOptions{}, func(t *testing.T, ts *testServer) {
+		c := ts.client(t)
+		for i := range 100 {
+			if err := c.Notify(context.Background(), "note", i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// A call after the notifications on the same connection is read after them.
+		if err := c.Call(context.Background(), "echo", nil, "sync"); err != nil {
 			t.Fatal(err)
 		}
-	}
-	// A call after the notifications on the same connection is read after them.
-	if err := c.Call(context.Background(), "echo", nil, "sync"); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for ts.notes.Load() != 100 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if got := ts.notes.Load(); got != 100 {
-		t.Fatalf("%d notifications handled", got)
-	}
+		deadline := time.Now().Add(5 * time.Second)
+		for ts.notes.Load() != 100 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if got := ts.notes.Load(); got != 100 {
+			t.Fatalf("%d notifications handled", got)
+		}
+	})
 }
 
 func TestConcurrentCallsOneConn(t *testing.T) {
-	ts := startServer(t, ServerOptions{})
-	c := dial(t, ts.addr)
-	var wg sync.WaitGroup
-	errs := make(chan error, 1000)
-	for i := range 1000 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var s string
-			want := fmt.Sprint("msg-", i)
-			if err := c.Call(context.Background(), "echo", &s, want); err != nil || s != want {
-				errs <- fmt.Errorf("%d: %q %v", i, s, err)
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	if c.Pending() != 0 {
-		t.Fatalf("%d pending", c.Pending())
-	}
+	forEachConn(t, ServerOptions{}, func(t *testing.T, ts *testServer) {
+		c := ts.client(t)
+		var wg sync.WaitGroup
+		errs := make(chan error, 1000)
+		for i := range 1000 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var s string
+				want := fmt.Sprint("msg-", i)
+				if err := c.Call(context.Background(), "echo", &s, want); err != nil || s != want {
+					errs <- fmt.Errorf("%d: %q %v", i, s, err)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		if c.Pending() != 0 {
+			t.Fatalf("%d pending", c.Pending())
+		}
+	})
 }
 
+// TestOutOfOrderReplies: three calls answered in the reverse order of
+// sending each get their own reply.
 func TestOutOfOrderReplies(t *testing.T) {
-	ts := startServer(t, ServerOptions{})
-	c := dial(t, ts.addr)
-	order := make(chan int64, 3)
-	var wg sync.WaitGroup
-	for _, ms := range []int64{300, 150, 1} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var got int64
-			if err := c.Call(context.Background(), "sleep", &got, ms); err != nil || got != ms {
-				t.Errorf("%d: %d %v", ms, got, err)
+	forEachConn(t, ServerOptions{}, func(t *testing.T, ts *testServer) {
+		c := ts.client(t)
+		order := make(chan int64, 3)
+		for i := range int64(3) {
+			go func() {
+				var got int64
+				if err := c.Call(context.Background(), "gate", &got, i); err != nil || got != i {
+					t.Errorf("%d: %d %v", i, got, err)
+				}
+				order <- got
+			}()
+			<-ts.gated // the server has it: send the next one after it
+		}
+		for i := int64(2); i >= 0; i-- {
+			close(ts.gates[i])
+			if got := <-order; got != i {
+				t.Fatalf("released %d, got the reply of %d", i, got)
 			}
-			order <- got
-		}()
-		time.Sleep(20 * time.Millisecond) // send in this order
-	}
-	wg.Wait()
-	if a, b, d := <-order, <-order, <-order; a != 1 || b != 150 || d != 300 {
-		t.Fatalf("replies in order %d %d %d", a, b, d)
-	}
+		}
+	})
 }
 
 func TestDeadlineAndCancel(t *testing.T) {
-	ts := startServer(t, ServerOptions{})
-	c := dial(t, ts.addr)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	err := c.Call(ctx, "sleep", nil, 2000)
-	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrNotSent) {
-		t.Fatalf("deadline: %v", err)
-	}
-	ctx2, cancel2 := context.WithCancel(context.Background())
-	go func() { time.Sleep(30 * time.Millisecond); cancel2() }()
-	err = c.Call(ctx2, "block", nil)
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancel: %v", err)
-	}
-	if c.Pending() != 0 {
-		t.Fatalf("abandoned calls still pending: %d", c.Pending())
-	}
-	// Already expired: certainly not sent.
-	if err := c.Call(ctx2, "echo", nil, "x"); !errors.Is(err, ErrNotSent) {
-		t.Fatalf("expired ctx: %v", err)
-	}
-	// The connection still works; the late reply of "block" is discarded.
-	close(ts.release)
-	var s string
-	if err := c.Call(context.Background(), "echo", &s, "after"); err != nil || s != "after" {
-		t.Fatalf("%q %v", s, err)
-	}
+	forEachConn(t, ServerOptions{}, func(t *testing.T, ts *testServer) {
+		c := ts.client(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		err := c.Call(ctx, "sleep", nil, 2000)
+		if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrNotSent) {
+			t.Fatalf("deadline: %v", err)
+		}
+		ctx2, cancel2 := context.WithCancel(context.Background())
+		go func() { <-ts.blocked; cancel2() }()
+		err = c.Call(ctx2, "block", nil)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancel: %v", err)
+		}
+		if c.Pending() != 0 {
+			t.Fatalf("abandoned calls still pending: %d", c.Pending())
+		}
+		// Already expired: certainly not sent.
+		if err := c.Call(ctx2, "echo", nil, "x"); !errors.Is(err, ErrNotSent) {
+			t.Fatalf("expired ctx: %v", err)
+		}
+		// The connection still works; the late reply of "block" is discarded.
+		close(ts.release)
+		var s string
+		if err := c.Call(context.Background(), "echo", &s, "after"); err != nil || s != "after" {
+			t.Fatalf("%q %v", s, err)
+		}
+	})
 }
 
 func TestServerShutdownDuringCalls(t *testing.T) {
-	ts := startServer(t, ServerOptions{})
-	c := dial(t, ts.addr)
-	var wg sync.WaitGroup
-	results := make(chan error, 5)
-	for range 5 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var got int64
-			results <- c.Call(context.Background(), "sleep", &got, 100)
-		}()
-	}
-	for ts.Stats().InFlight < 5 {
-		time.Sleep(time.Millisecond)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := ts.Shutdown(ctx); err != nil {
-		t.Fatalf("shutdown: %v", err)
-	}
-	wg.Wait()
-	close(results)
-	for err := range results {
-		if err != nil {
-			t.Fatalf("in-flight call failed during graceful shutdown: %v", err)
+	forEachConn(t, ServerOptions{}, func(t *testing.T, ts *testServer) {
+		c := ts.client(t)
+		var wg sync.WaitGroup
+		results := make(chan error, 5)
+		for range 5 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var got int64
+				results <- c.Call(context.Background(), "sleep", &got, 100)
+			}()
 		}
-	}
-	select {
-	case <-c.Done():
-	case <-time.After(5 * time.Second):
-		t.Fatal("client not told the connection closed")
-	}
-	if err := c.Call(context.Background(), "echo", nil, "x"); !errors.Is(err, ErrNotSent) || !errors.Is(err, ErrDraining) && !errors.Is(err, ErrBroken) {
-		t.Fatalf("call after server close: %v", err)
-	}
-	if _, err := net.DialTimeout("tcp", ts.addr, time.Second); err == nil {
-		t.Fatal("still accepting after shutdown")
-	}
+		for range 5 {
+			<-ts.sleeping
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := ts.Shutdown(ctx); err != nil {
+			t.Fatalf("shutdown: %v", err)
+		}
+		wg.Wait()
+		close(results)
+		for err := range results {
+			if err != nil {
+				t.Fatalf("in-flight call failed during graceful shutdown: %v", err)
+			}
+		}
+		select {
+		case <-c.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatal("client not told the connection closed")
+		}
+		if err := c.Call(context.Background(), "echo", nil, "x"); !errors.Is(err, ErrNotSent) || !errors.Is(err, ErrDraining) && !errors.Is(err, ErrBroken) {
+			t.Fatalf("call after server close: %v", err)
+		}
+		if conn, err := ts.dial(); err == nil {
+			conn.Close()
+			t.Fatal("still accepting after shutdown")
+		}
+	})
 }
 
 func TestShutdownDeadlineHardCloses(t *testing.T) {
@@ -314,9 +364,7 @@ func TestShutdownDeadlineHardCloses(t *testing.T) {
 	c := dial(t, ts.addr)
 	errc := make(chan error, 1)
 	go func() { errc <- c.Call(context.Background(), "sleep", nil, 10000) }()
-	for ts.Stats().InFlight < 1 {
-		time.Sleep(time.Millisecond)
-	}
+	<-ts.sleeping
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if err := ts.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
@@ -328,31 +376,32 @@ func TestShutdownDeadlineHardCloses(t *testing.T) {
 }
 
 func TestClientCloseDuringCalls(t *testing.T) {
-	ts := startServer(t, ServerOptions{})
-	c := dial(t, ts.addr)
-	var wg sync.WaitGroup
-	errs := make(chan error, 10)
-	for range 10 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs <- c.Call(context.Background(), "block", nil)
-		}()
-	}
-	for c.Pending() < 10 {
-		time.Sleep(time.Millisecond)
-	}
-	c.Close()
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if !errors.Is(err, ErrClosed) {
-			t.Fatalf("pending call after Close: %v", err)
+	forEachConn(t, ServerOptions{}, func(t *testing.T, ts *testServer) {
+		c := ts.client(t)
+		var wg sync.WaitGroup
+		errs := make(chan error, 10)
+		for range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- c.Call(context.Background(), "block", nil)
+			}()
 		}
-	}
-	if err := c.Notify(context.Background(), "note"); !errors.Is(err, ErrNotSent) || !errors.Is(err, ErrClosed) {
-		t.Fatalf("notify after close: %v", err)
-	}
+		for range 10 {
+			<-ts.blocked
+		}
+		c.Close()
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if !errors.Is(err, ErrClosed) {
+				t.Fatalf("pending call after Close: %v", err)
+			}
+		}
+		if err := c.Notify(context.Background(), "note"); !errors.Is(err, ErrNotSent) || !errors.Is(err, ErrClosed) {
+			t.Fatalf("notify after close: %v", err)
+		}
+	})
 }
 
 func rawConn(t *testing.T, addr string) net.Conn {
@@ -546,7 +595,9 @@ func TestMixedConcurrentSequential(t *testing.T) {
 				t.Fatalf("%q %v", s, err)
 			}
 		}
-		time.Sleep(time.Duration(round%3) * time.Millisecond) // let the watcher take over sometimes
+		if round%3 == 0 {
+			awaitWatcher(t, c) // and let the watcher take over sometimes
+		}
 	}
 }
 
@@ -599,40 +650,41 @@ func TestReplyNotHeldBehindPartialRequest(t *testing.T) {
 // cancellation hook on it) still cuts short a read when it ends; a cancelled
 // ctx that a caller no longer reads with does not disturb the next reader.
 func TestReusedCtxCancel(t *testing.T) {
-	ts := startServer(t, ServerOptions{})
-	c := dial(t, ts.addr)
-	ctx1, cancel1 := context.WithCancel(context.Background())
-	defer cancel1()
-	var s string
-	for i := 0; i < 100; i++ {
-		if err := c.Call(ctx1, "echo", &s, "x"); err != nil || s != "x" {
-			t.Fatalf("call %d: %q %v", i, s, err)
+	forEachConn(t, ServerOptions{}, func(t *testing.T, ts *testServer) {
+		c := ts.client(t)
+		ctx1, cancel1 := context.WithCancel(context.Background())
+		defer cancel1()
+		var s string
+		for i := 0; i < 100; i++ {
+			if err := c.Call(ctx1, "echo", &s, "x"); err != nil || s != "x" {
+				t.Fatalf("call %d: %q %v", i, s, err)
+			}
 		}
-	}
-	// ctx2 now holds the hook; ending ctx1 must not touch ctx2's read.
-	ctx2, cancel2 := context.WithCancel(context.Background())
-	defer cancel2()
-	if err := c.Call(ctx2, "echo", &s, "y"); err != nil || s != "y" {
-		t.Fatalf("ctx2: %q %v", s, err)
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- c.Call(ctx2, "sleep", nil, 100) }()
-	time.Sleep(20 * time.Millisecond)
-	cancel1()
-	if err := <-errc; err != nil {
-		t.Fatalf("ctx2's call after ctx1 ended: %v", err)
-	}
-	// And ending the hooked ctx cuts its own blocked read short.
-	go func() { time.Sleep(30 * time.Millisecond); cancel2() }()
-	start := time.Now()
-	if err := c.Call(ctx2, "block", nil); !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancel: %v", err)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("cancel took %v", d)
-	}
-	close(ts.release)
-	if err := c.Call(context.Background(), "echo", &s, "after"); err != nil || s != "after" {
-		t.Fatalf("%q %v", s, err)
-	}
+		// ctx2 now holds the hook; ending ctx1 must not touch ctx2's read.
+		ctx2, cancel2 := context.WithCancel(context.Background())
+		defer cancel2()
+		if err := c.Call(ctx2, "echo", &s, "y"); err != nil || s != "y" {
+			t.Fatalf("ctx2: %q %v", s, err)
+		}
+		errc := make(chan error, 1)
+		go func() { errc <- c.Call(ctx2, "sleep", nil, 100) }()
+		<-ts.sleeping // ctx2's call is out (its caller reads)
+		cancel1()
+		if err := <-errc; err != nil {
+			t.Fatalf("ctx2's call after ctx1 ended: %v", err)
+		}
+		// And ending the hooked ctx cuts its own blocked read short.
+		go func() { <-ts.blocked; cancel2() }()
+		start := time.Now()
+		if err := c.Call(ctx2, "block", nil); !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancel: %v", err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("cancel took %v", d)
+		}
+		close(ts.release)
+		if err := c.Call(context.Background(), "echo", &s, "after"); err != nil || s != "after" {
+			t.Fatalf("%q %v", s, err)
+		}
+	})
 }

@@ -2,7 +2,7 @@ package transport
 
 import (
 	"context"
-	"net"
+	"io"
 	"runtime"
 	"sync"
 	"time"
@@ -23,7 +23,7 @@ const (
 // everything appended while that write is in progress goes out in the next
 // single write, by the same goroutine.
 type connWriter struct {
-	conn    net.Conn
+	conn    io.Writer
 	mu      sync.Mutex
 	buf     []byte // queued bytes
 	spare   []byte // the buffer being written, reused after
@@ -116,8 +116,8 @@ func (w *connWriter) flushLocked() error {
 			w.drained = nil
 		}
 		w.mu.Unlock()
-		if w.timeout > 0 {
-			_ = w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+		if d, ok := w.conn.(writeDeadliner); ok && w.timeout > 0 {
+			_ = d.SetWriteDeadline(time.Now().Add(w.timeout))
 		}
 		_, err := w.conn.Write(out)
 		w.mu.Lock()
@@ -139,6 +139,9 @@ func (w *connWriter) flushLocked() error {
 	w.mu.Unlock()
 	return nil
 }
+
+// writeDeadliner is a connection whose writes can time out (a net.Conn).
+type writeDeadliner interface{ SetWriteDeadline(t time.Time) error }
 
 // background runs the flusher for commit(true) until stop is closed.
 func (w *connWriter) background(stop <-chan struct{}) {

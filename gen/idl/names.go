@@ -29,7 +29,7 @@ var predeclared = strings.Fields(`any bool byte comparable complex64 complex128 
 // names, receivers, locals and parameters.
 var generatedLocals = strings.Fields(`ctx c s cfg params reply err
 	context errors fmt net strings time testing codec transport router workers service
-	NumArgs AppendArgs`)
+	AppendParams`)
 
 // ArgsType names the client's struct of an API's arguments (see gen): echoArgs for
 // the API whose GoName is Echo. Argument names avoid it.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/svrkit/svrkit/codec"
 	"github.com/svrkit/svrkit/router"
 )
 
@@ -19,18 +20,11 @@ type Client struct {
 // pysvrkit's Client(conf, id). The optional id is the sharding id (sharding mode) or the
 // hash ring key (hashring mode); without it a hashring client picks a random key.
 func NewClient(confPath string, id ...int64) (*Client, error) {
-	if len(id) > 1 {
-		return nil, fmt.Errorf("echo: NewClient: at most one id, got %d", len(id))
-	}
-	cfg, err := router.LoadConfig(confPath)
+	rc, err := router.Open(confPath, id...)
 	if err != nil {
 		return nil, fmt.Errorf("echo: NewClient: %w", err)
 	}
-	var opts router.Options
-	if len(id) == 1 {
-		opts.HasID, opts.ID = true, id[0]
-	}
-	return NewClientFromConfig(cfg, opts)
+	return &Client{rc: rc}, nil
 }
 
 // NewClientFromConfig returns a client for an already loaded config.
@@ -43,9 +37,7 @@ func NewClientFromConfig(cfg *router.Config, opts router.Options) (*Client, erro
 }
 
 // Close closes the client's connections.
-func (c *Client) Close() error {
-	return c.rc.Close()
-}
+func (c *Client) Close() error { return c.rc.Close() }
 
 // Echo calls "echo" and returns its result decoded generically (string, bool, int64,
 // float64, []any, map[string]any or nil).
@@ -57,13 +49,13 @@ func (c *Client) Echo(ctx context.Context, msg Echomsg) (any, error) {
 	return reply, nil
 }
 
-// echoArgs holds the arguments of "echo"; it encodes them (router.Args).
+// echoArgs holds the arguments of "echo"; it encodes them (transport.Args).
 type echoArgs struct {
 	msg Echomsg
 }
 
-func (a *echoArgs) NumArgs() int { return 1 }
-
-func (a *echoArgs) AppendArgs(b []byte) ([]byte, error) {
+// AppendParams appends the params array.
+func (a *echoArgs) AppendParams(b []byte) ([]byte, error) {
+	b = codec.AppendArrayHeader(b, 1)
 	return a.msg.AppendMsgpack(b)
 }

@@ -20,18 +20,11 @@ type Client struct {
 // pysvrkit's Client(conf, id). The optional id is the sharding id (sharding mode) or the
 // hash ring key (hashring mode); without it a hashring client picks a random key.
 func NewClient(confPath string, id ...int64) (*Client, error) {
-	if len(id) > 1 {
-		return nil, fmt.Errorf("full: NewClient: at most one id, got %d", len(id))
-	}
-	cfg, err := router.LoadConfig(confPath)
+	rc, err := router.Open(confPath, id...)
 	if err != nil {
 		return nil, fmt.Errorf("full: NewClient: %w", err)
 	}
-	var opts router.Options
-	if len(id) == 1 {
-		opts.HasID, opts.ID = true, id[0]
-	}
-	return NewClientFromConfig(cfg, opts)
+	return &Client{rc: rc}, nil
 }
 
 // NewClientFromConfig returns a client for an already loaded config.
@@ -44,9 +37,7 @@ func NewClientFromConfig(cfg *router.Config, opts router.Options) (*Client, erro
 }
 
 // Close closes the client's connections.
-func (c *Client) Close() error {
-	return c.rc.Close()
-}
+func (c *Client) Close() error { return c.rc.Close() }
 
 // Echo calls "echo" and returns its result decoded generically (string, bool, int64,
 // float64, []any, map[string]any or nil).
@@ -58,14 +49,14 @@ func (c *Client) Echo(ctx context.Context, msg Item) (any, error) {
 	return reply, nil
 }
 
-// echoArgs holds the arguments of "echo"; it encodes them (router.Args).
+// echoArgs holds the arguments of "echo"; it encodes them (transport.Args).
 type echoArgs struct {
 	msg Item
 }
 
-func (a *echoArgs) NumArgs() int { return 1 }
-
-func (a *echoArgs) AppendArgs(b []byte) (_ []byte, err error) {
+// AppendParams appends the params array.
+func (a *echoArgs) AppendParams(b []byte) (_ []byte, err error) {
+	b = codec.AppendArrayHeader(b, 1)
 	if b, err = codec.AppendValue(b, a.msg); err != nil {
 		return b, fmt.Errorf("argument msg: %w", err)
 	}
@@ -87,14 +78,14 @@ func (c *Client) GetItem(ctx context.Context, id int64) (Item, error) {
 	return router.CallWith[Item](ctx, c.rc, "get_item", getItemArgs{id: id}, router.CallOptions{Idempotent: true})
 }
 
-// getItemArgs holds the arguments of "get_item"; it encodes them (router.Args).
+// getItemArgs holds the arguments of "get_item"; it encodes them (transport.Args).
 type getItemArgs struct {
 	id int64
 }
 
-func (a *getItemArgs) NumArgs() int { return 1 }
-
-func (a *getItemArgs) AppendArgs(b []byte) ([]byte, error) {
+// AppendParams appends the params array.
+func (a *getItemArgs) AppendParams(b []byte) ([]byte, error) {
+	b = codec.AppendArrayHeader(b, 1)
 	b = codec.AppendInt(b, a.id)
 	return b, nil
 }
@@ -104,15 +95,15 @@ func (c *Client) Put(ctx context.Context, e Everything, type_ string) (bool, err
 	return router.CallWith[bool](ctx, c.rc, "put", putArgs{e: e, type_: type_}, router.CallOptions{})
 }
 
-// putArgs holds the arguments of "put"; it encodes them (router.Args).
+// putArgs holds the arguments of "put"; it encodes them (transport.Args).
 type putArgs struct {
 	e     Everything
 	type_ string
 }
 
-func (a *putArgs) NumArgs() int { return 2 }
-
-func (a *putArgs) AppendArgs(b []byte) (_ []byte, err error) {
+// AppendParams appends the params array.
+func (a *putArgs) AppendParams(b []byte) (_ []byte, err error) {
+	b = codec.AppendArrayHeader(b, 2)
 	if b, err = codec.AppendValue(b, a.e); err != nil {
 		return b, fmt.Errorf("argument e: %w", err)
 	}
@@ -125,14 +116,14 @@ func (c *Client) Sum(ctx context.Context, values []int64) (int64, error) {
 	return router.CallWith[int64](ctx, c.rc, "sum", sumArgs{values: values}, router.CallOptions{})
 }
 
-// sumArgs holds the arguments of "sum"; it encodes them (router.Args).
+// sumArgs holds the arguments of "sum"; it encodes them (transport.Args).
 type sumArgs struct {
 	values []int64
 }
 
-func (a *sumArgs) NumArgs() int { return 1 }
-
-func (a *sumArgs) AppendArgs(b []byte) (_ []byte, err error) {
+// AppendParams appends the params array.
+func (a *sumArgs) AppendParams(b []byte) (_ []byte, err error) {
+	b = codec.AppendArrayHeader(b, 1)
 	if b, err = codec.AppendValue(b, a.values); err != nil {
 		return b, fmt.Errorf("argument values: %w", err)
 	}
@@ -144,15 +135,15 @@ func (c *Client) Scale(ctx context.Context, factor float64, p Point) (float64, e
 	return router.CallWith[float64](ctx, c.rc, "scale", scaleArgs{factor: factor, p: p}, router.CallOptions{Idempotent: true})
 }
 
-// scaleArgs holds the arguments of "scale"; it encodes them (router.Args).
+// scaleArgs holds the arguments of "scale"; it encodes them (transport.Args).
 type scaleArgs struct {
 	factor float64
 	p      Point
 }
 
-func (a *scaleArgs) NumArgs() int { return 2 }
-
-func (a *scaleArgs) AppendArgs(b []byte) ([]byte, error) {
+// AppendParams appends the params array.
+func (a *scaleArgs) AppendParams(b []byte) ([]byte, error) {
+	b = codec.AppendArrayHeader(b, 2)
 	b = codec.AppendFloat64(b, a.factor)
 	return a.p.AppendMsgpack(b)
 }
@@ -162,14 +153,14 @@ func (c *Client) Walk(ctx context.Context, t Tree) (Tree, error) {
 	return router.CallWith[Tree](ctx, c.rc, "walk", walkArgs{t: t}, router.CallOptions{})
 }
 
-// walkArgs holds the arguments of "walk"; it encodes them (router.Args).
+// walkArgs holds the arguments of "walk"; it encodes them (transport.Args).
 type walkArgs struct {
 	t Tree
 }
 
-func (a *walkArgs) NumArgs() int { return 1 }
-
-func (a *walkArgs) AppendArgs(b []byte) (_ []byte, err error) {
+// AppendParams appends the params array.
+func (a *walkArgs) AppendParams(b []byte) (_ []byte, err error) {
+	b = codec.AppendArrayHeader(b, 1)
 	if b, err = codec.AppendValue(b, a.t); err != nil {
 		return b, fmt.Errorf("argument t: %w", err)
 	}
@@ -181,16 +172,16 @@ func (c *Client) Swap(ctx context.Context, pair []any, attrs map[string]any, tag
 	return router.CallWith[[]any](ctx, c.rc, "swap", swapArgs{pair: pair, attrs: attrs, tags: tags}, router.CallOptions{})
 }
 
-// swapArgs holds the arguments of "swap"; it encodes them (router.Args).
+// swapArgs holds the arguments of "swap"; it encodes them (transport.Args).
 type swapArgs struct {
 	pair  []any
 	attrs map[string]any
 	tags  []any
 }
 
-func (a *swapArgs) NumArgs() int { return 3 }
-
-func (a *swapArgs) AppendArgs(b []byte) (_ []byte, err error) {
+// AppendParams appends the params array.
+func (a *swapArgs) AppendParams(b []byte) (_ []byte, err error) {
+	b = codec.AppendArrayHeader(b, 3)
 	if b, err = codec.AppendValue(b, a.pair); err != nil {
 		return b, fmt.Errorf("argument pair: %w", err)
 	}
@@ -208,15 +199,15 @@ func (c *Client) Notify(ctx context.Context, event string, on bool) error {
 	return router.NotifyWith(ctx, c.rc, "notify", notifyArgs{event: event, on: on}, router.CallOptions{})
 }
 
-// notifyArgs holds the arguments of "notify"; it encodes them (router.Args).
+// notifyArgs holds the arguments of "notify"; it encodes them (transport.Args).
 type notifyArgs struct {
 	event string
 	on    bool
 }
 
-func (a *notifyArgs) NumArgs() int { return 2 }
-
-func (a *notifyArgs) AppendArgs(b []byte) ([]byte, error) {
+// AppendParams appends the params array.
+func (a *notifyArgs) AppendParams(b []byte) ([]byte, error) {
+	b = codec.AppendArrayHeader(b, 2)
 	b = codec.AppendString(b, a.event)
 	b = codec.AppendBool(b, a.on)
 	return b, nil
@@ -227,13 +218,13 @@ func (c *Client) LogPoint(ctx context.Context, p Point) error {
 	return router.NotifyWith(ctx, c.rc, "log_point", logPointArgs{p: p}, router.CallOptions{})
 }
 
-// logPointArgs holds the arguments of "log_point"; it encodes them (router.Args).
+// logPointArgs holds the arguments of "log_point"; it encodes them (transport.Args).
 type logPointArgs struct {
 	p Point
 }
 
-func (a *logPointArgs) NumArgs() int { return 1 }
-
-func (a *logPointArgs) AppendArgs(b []byte) ([]byte, error) {
+// AppendParams appends the params array.
+func (a *logPointArgs) AppendParams(b []byte) ([]byte, error) {
+	b = codec.AppendArrayHeader(b, 1)
 	return a.p.AppendMsgpack(b)
 }

@@ -20,18 +20,11 @@ type Client struct {
 // pysvrkit's Client(conf, id). The optional id is the sharding id (sharding mode) or the
 // hash ring key (hashring mode); without it a hashring client picks a random key.
 func NewClient(confPath string, id ...int64) (*Client, error) {
-	if len(id) > 1 {
-		return nil, fmt.Errorf("service: NewClient: at most one id, got %d", len(id))
-	}
-	cfg, err := router.LoadConfig(confPath)
+	rc, err := router.Open(confPath, id...)
 	if err != nil {
 		return nil, fmt.Errorf("service: NewClient: %w", err)
 	}
-	var opts router.Options
-	if len(id) == 1 {
-		opts.HasID, opts.ID = true, id[0]
-	}
-	return NewClientFromConfig(cfg, opts)
+	return &Client{rc: rc}, nil
 }
 
 // NewClientFromConfig returns a client for an already loaded config.
@@ -44,16 +37,14 @@ func NewClientFromConfig(cfg *router.Config, opts router.Options) (*Client, erro
 }
 
 // Close closes the client's connections.
-func (c *Client) Close() error {
-	return c.rc.Close()
-}
+func (c *Client) Close() error { return c.rc.Close() }
 
 // Go calls "go" and returns its node result.
 func (c *Client) Go(ctx context.Context, func_ Node, ctx_ []any, service_ float64, err_ string) (Node, error) {
 	return router.CallWith[Node](ctx, c.rc, "go", goArgs{func_: func_, ctx_: ctx_, service_: service_, err_: err_}, router.CallOptions{})
 }
 
-// goArgs holds the arguments of "go"; it encodes them (router.Args).
+// goArgs holds the arguments of "go"; it encodes them (transport.Args).
 type goArgs struct {
 	func_    Node
 	ctx_     []any
@@ -61,9 +52,9 @@ type goArgs struct {
 	err_     string
 }
 
-func (a *goArgs) NumArgs() int { return 4 }
-
-func (a *goArgs) AppendArgs(b []byte) (_ []byte, err error) {
+// AppendParams appends the params array.
+func (a *goArgs) AppendParams(b []byte) (_ []byte, err error) {
+	b = codec.AppendArrayHeader(b, 4)
 	if b, err = codec.AppendValue(b, a.func_); err != nil {
 		return b, fmt.Errorf("argument func: %w", err)
 	}
@@ -90,14 +81,14 @@ func (c *Client) Count(ctx context.Context, x int64) (any, error) {
 	return reply, nil
 }
 
-// countArgs holds the arguments of "count"; it encodes them (router.Args).
+// countArgs holds the arguments of "count"; it encodes them (transport.Args).
 type countArgs struct {
 	x int64
 }
 
-func (a *countArgs) NumArgs() int { return 1 }
-
-func (a *countArgs) AppendArgs(b []byte) ([]byte, error) {
+// AppendParams appends the params array.
+func (a *countArgs) AppendParams(b []byte) ([]byte, error) {
+	b = codec.AppendArrayHeader(b, 1)
 	b = codec.AppendInt(b, a.x)
 	return b, nil
 }
@@ -107,16 +98,16 @@ func (c *Client) K(ctx context.Context, x int64, Count_ string, register_ bool) 
 	return router.CallWith[[]Node](ctx, c.rc, "k", kArgs{x: x, Count_: Count_, register_: register_}, router.CallOptions{Idempotent: true})
 }
 
-// kArgs holds the arguments of "k"; it encodes them (router.Args).
+// kArgs holds the arguments of "k"; it encodes them (transport.Args).
 type kArgs struct {
 	x         int64
 	Count_    string
 	register_ bool
 }
 
-func (a *kArgs) NumArgs() int { return 3 }
-
-func (a *kArgs) AppendArgs(b []byte) ([]byte, error) {
+// AppendParams appends the params array.
+func (a *kArgs) AppendParams(b []byte) ([]byte, error) {
+	b = codec.AppendArrayHeader(b, 3)
 	b = codec.AppendInt(b, a.x)
 	b = codec.AppendString(b, a.Count_)
 	b = codec.AppendBool(b, a.register_)
