@@ -26,7 +26,8 @@ type testServer struct {
 	release chan struct{} // closed to let "block" handlers return
 }
 
-func startServer(t testing.TB, opts ServerOptions) *testServer {
+// startServer starts the test server; more register extra handlers before it serves.
+func startServer(t testing.TB, opts ServerOptions, more ...func(*testServer)) *testServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -82,6 +83,9 @@ func startServer(t testing.TB, opts ServerOptions) *testServer {
 		p.N++
 		return &p, nil
 	})
+	for _, f := range more {
+		f(ts)
+	}
 	go func() { ts.served <- ts.Serve(ln) }()
 	t.Cleanup(func() {
 		select {
