@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -571,4 +572,19 @@ func BenchmarkRawEchoDeadline(b *testing.B) {
 func BenchmarkRawEchoMetadata(b *testing.B) {
 	benchRawEcho(b, codec.AppendCallExt(nil, codec.CallExt{HasTimeout: true, Timeout: 1e6,
 		Meta: map[string]string{"trace-id": "4bf92f3577b34da6a3ce929d0e0e4736", "tenant": "acme"}}))
+}
+
+// TestPythonClientPerCallContext: a Python client on a plain socket speaks the
+// extension as docs/WIRE.md describes it.
+func TestPythonClientPerCallContext(t *testing.T) {
+	needPython(t)
+	cs := startCtxServer(t, ServerOptions{})
+	host, port, _ := strings.Cut(cs.addr, ":")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, script(t, "py_ext_client.py"), host, port)
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "ok" {
+		t.Fatalf("python client: %v\n%s", err, out)
+	}
 }
