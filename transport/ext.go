@@ -82,22 +82,16 @@ func (c *serverConn) cancelCall(m *codec.Message) {
 		return
 	}
 	c.cmu.Lock()
-	e, ok := c.cancels[uint32(id)]
+	cx := c.cancels[uint32(id)]
 	c.cmu.Unlock()
-	if ok {
-		e.cancel()
+	if cx != nil {
+		cx.cancel()
 	}
 }
 
-// callCancel is a registered call's ctx (which identifies it) and its cancel.
-type callCancel struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-}
-
 // withExt applies an extended message's ext to j: the handler's ctx gets the
-// caller's deadline and metadata, and a call run in its own goroutine can be
-// cancelled by CancelMethod. False when j was answered instead (ext before
+// caller's deadline and metadata, and a request run in its own goroutine can
+// be cancelled by CancelMethod. False when j was answered instead (ext before
 // hello, a bad ext, a deadline already passed); the caller finishes j.
 func (c *serverConn) withExt(j *job, raw []byte) bool {
 	if !c.ext {
@@ -109,56 +103,44 @@ func (c *serverConn) withExt(j *job, raw []byte) bool {
 		c.refuse(j, "bad call context: "+err.Error())
 		return false
 	}
-	ctx := c.hctx
-	switch {
-	case x.HasTimeout && x.Timeout <= 0:
-		c.expired(j, "on arrival")
-		return false
-	case x.HasTimeout:
-		j.deadline = time.Now().Add(time.Duration(x.Timeout) * time.Microsecond)
-		ctx, j.cancel = context.WithDeadline(ctx, j.deadline)
-	case j.slot && j.kind == codec.Request:
-		ctx, j.cancel = context.WithCancel(ctx)
+	cx := &callCtx{c: c, md: Metadata(x.Meta)}
+	if x.HasTimeout {
+		if x.Timeout <= 0 {
+			c.expired(j, "on arrival")
+			return false
+		}
+		cx.deadline = time.Now().Add(time.Duration(x.Timeout) * time.Microsecond)
 	}
-	if x.Meta != nil {
-		ctx = context.WithValue(ctx, metadataKey{}, Metadata(x.Meta))
-	}
-	j.ctx = ctx
+	j.cx = cx
 	// A call run on the read loop ends before the loop reads a cancel for it.
 	if j.slot && j.kind == codec.Request {
 		c.cmu.Lock()
 		if c.cancels == nil {
-			c.cancels = make(map[uint32]callCancel)
+			c.cancels = make(map[uint32]*callCtx)
 		}
-		c.cancels[j.id] = callCancel{ctx, j.cancel}
+		c.cancels[j.id] = cx
 		c.cmu.Unlock()
 		j.reg = true
 	}
 	return true
 }
 
-// endExt releases what withExt set up for j.
+// endExt ends j's ctx (the call is over) and forgets it.
 func (c *serverConn) endExt(j *job) {
 	if j.reg {
 		c.cmu.Lock()
-		if e, ok := c.cancels[j.id]; ok && e.ctx == j.ctx {
+		if c.cancels[j.id] == j.cx {
 			delete(c.cancels, j.id)
 		}
 		c.cmu.Unlock()
 	}
-	if j.cancel != nil {
-		j.cancel()
-	}
+	j.cx.cancel()
 }
 
 // started tells whether the extended call j may start now; if not (its
 // deadline passed or it was cancelled) it answers j.
 func (c *serverConn) started(j *job) bool {
-	if !j.deadline.IsZero() && !time.Now().Before(j.deadline) {
-		c.expired(j, "before it started")
-		return false
-	}
-	if err := j.ctx.Err(); err != nil {
+	if j.cx.Err() != nil {
 		c.ended(j, "before it started")
 		return false
 	}
@@ -170,7 +152,7 @@ func (c *serverConn) started(j *job) bool {
 func (c *serverConn) ended(j *job, when string) {
 	switch {
 	case c.hctx.Err() != nil:
-	case errors.Is(j.ctx.Err(), context.DeadlineExceeded):
+	case errors.Is(j.cx.Err(), context.DeadlineExceeded):
 		c.expired(j, when)
 	case j.kind == codec.Request:
 		c.respond(j.id, j.method, nil, errors.New(CanceledMessage+": "+j.method+" not run: the caller cancelled it "+when))

@@ -592,3 +592,69 @@ func TestPythonClientPerCallContext(t *testing.T) {
 		t.Fatalf("python client: %v\n%s", err, out)
 	}
 }
+
+// TestCallCtx: the lazy per-call ctx behaves as context.WithDeadline's would.
+func TestCallCtx(t *testing.T) {
+	newConn := func() *serverConn {
+		c := &serverConn{}
+		c.hctx, c.hcancel = context.WithCancel(context.WithValue(context.Background(), connKey{}, "v"))
+		c.vctx = context.WithoutCancel(c.hctx)
+		return c
+	}
+	t.Run("deadline through a derived ctx", func(t *testing.T) {
+		c := newConn()
+		defer c.hcancel()
+		x := &callCtx{c: c, deadline: time.Now().Add(30 * time.Millisecond), md: Metadata{"k": "v"}}
+		defer x.cancel()
+		if x.Err() != nil {
+			t.Fatal("ended early")
+		}
+		child, cancel := context.WithCancel(x)
+		defer cancel()
+		<-child.Done()
+		if child.Err() != context.DeadlineExceeded || x.Err() != context.DeadlineExceeded || context.Cause(x) != context.DeadlineExceeded {
+			t.Fatalf("child %v, ctx %v, cause %v", child.Err(), x.Err(), context.Cause(x))
+		}
+		if MetadataFrom(child)["k"] != "v" || child.Value(connKey{}) != "v" {
+			t.Fatal("values lost")
+		}
+	})
+	t.Run("passed before Done is asked", func(t *testing.T) {
+		c := newConn()
+		defer c.hcancel()
+		x := &callCtx{c: c, deadline: time.Now().Add(-time.Millisecond)}
+		select {
+		case <-x.Done():
+		default:
+			t.Fatal("Done not closed")
+		}
+		if x.Err() != context.DeadlineExceeded {
+			t.Fatal(x.Err())
+		}
+	})
+	t.Run("connection ends", func(t *testing.T) {
+		c := newConn()
+		x := &callCtx{c: c}
+		done := x.Done()
+		c.hcancel()
+		<-done
+		if x.Err() != context.Canceled || MetadataFrom(x) != nil {
+			t.Fatal(x.Err())
+		}
+		if _, ok := x.Deadline(); ok {
+			t.Fatal("deadline without one")
+		}
+	})
+	t.Run("cancel", func(t *testing.T) {
+		c := newConn()
+		defer c.hcancel()
+		x := &callCtx{c: c, deadline: time.Now().Add(time.Hour)}
+		done := x.Done()
+		x.cancel()
+		<-done
+		x.end(context.DeadlineExceeded) // later ends change nothing
+		if x.Err() != context.Canceled || context.Cause(x) != context.Canceled {
+			t.Fatal(x.Err())
+		}
+	})
+}

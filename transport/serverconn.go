@@ -24,6 +24,7 @@ type serverConn struct {
 	cancel   context.CancelFunc
 	hctx     context.Context // handlers' context: also ends when the peer closes its side
 	hcancel  context.CancelFunc
+	vctx     context.Context // hctx's values without its cancellation (callCtx.Value)
 	refs     atomic.Int32
 	slots    chan struct{} // one per call running or waiting to write its response (MaxConnInFlight)
 	pending  atomic.Int64  // params bytes of calls dispatched to goroutines and not finished
@@ -40,7 +41,7 @@ type serverConn struct {
 
 	// Extended calls run in their own goroutines, by msgid, for CancelMethod.
 	cmu     sync.Mutex
-	cancels map[uint32]callCancel
+	cancels map[uint32]*callCtx
 
 	// Published by connReader for the sweeper (see Server.sweepOnce).
 	partial atomic.Int64  // bytes of the message being read, charged to Server.buf
@@ -91,6 +92,7 @@ func newServerConn(s *Server, nc net.Conn) *serverConn {
 	c.dec = codec.NewDecoder(connReader{c}, s.opts.Limits)
 	c.ctx, c.cancel = context.WithCancel(context.WithValue(context.Background(), connKey{}, c))
 	c.hctx, c.hcancel = context.WithCancel(c.ctx)
+	c.vctx = context.WithoutCancel(c.hctx)
 	c.w.conn = nc
 	c.w.timeout = max(s.opts.WriteTimeout, 0)
 	c.w.onErr = func(err error) { c.closeHard(err) }
@@ -110,11 +112,10 @@ type job struct {
 	pend   int    // bytes counted in serverConn.pending for this call
 	slot   bool   // holds one of serverConn.slots
 
-	// Set by withExt for an extended message (the per-call context).
-	ctx      context.Context    // the handler's ctx; nil: the connection's (serverConn.hctx)
-	cancel   context.CancelFunc // releases ctx; nil when ctx needs no release
-	deadline time.Time          // the caller's deadline; zero: none
-	reg      bool               // in serverConn.cancels
+	// Set by withExt for an extended message: the handler's ctx (nil: the
+	// connection's, serverConn.hctx), and whether it is in serverConn.cancels.
+	cx  *callCtx
+	reg bool
 }
 
 var jobPool = sync.Pool{New: func() any { return new(job) }}
@@ -204,8 +205,8 @@ func (c *serverConn) dispatch(m *codec.Message) bool {
 			return true
 		}
 		gone := c.ctx.Done()
-		if j.ctx != nil {
-			gone = j.ctx.Done() // also ends at the caller's deadline
+		if j.cx != nil {
+			gone = j.cx.Done() // also ends at the caller's deadline
 		}
 		if !c.awaitSlot(j, gone) {
 			j.finish()
@@ -343,7 +344,7 @@ func (c *serverConn) takeSlot() bool {
 // run runs j, holding a handler slot, and answers it.
 func (j *job) run() {
 	c := j.c
-	if j.ctx != nil && !c.started(j) {
+	if j.cx != nil && !c.started(j) {
 		<-c.s.sem
 		j.finish()
 		return
@@ -376,7 +377,7 @@ func (j *job) run() {
 // reference on the connection) and returns it to the pool.
 func (j *job) finish() {
 	c := j.c
-	if j.ctx != nil {
+	if j.cx != nil {
 		c.endExt(j)
 	}
 	if j.slot {
@@ -403,11 +404,10 @@ func (c *serverConn) safeCall(j *job) (res any, err error) {
 			res, err = nil, fmt.Errorf("%s: panic: %v", j.method, r)
 		}
 	}()
-	ctx := c.hctx
-	if j.ctx != nil {
-		ctx = j.ctx
+	if j.cx != nil {
+		return j.h.h(j.cx, j.params)
 	}
-	return j.h.h(ctx, j.params)
+	return j.h.h(c.hctx, j.params)
 }
 
 // errorMessage is the string sent in a response's error field.
@@ -500,8 +500,8 @@ func (c *serverConn) closeHard(err error) {
 // waitAndRun waits for a handler slot (see awaitSlot) and runs j.
 func (j *job) waitAndRun() {
 	gone := j.c.hctx.Done()
-	if j.ctx != nil {
-		gone = j.ctx.Done() // also ends at the caller's deadline or cancel
+	if j.cx != nil {
+		gone = j.cx.Done() // also ends at the caller's deadline or cancel
 	}
 	if j.c.awaitSlot(j, gone) {
 		j.run()
@@ -544,7 +544,7 @@ func (c *serverConn) awaitSlot(j *job, gone <-chan struct{}) bool {
 		c.shed(j, "waited "+s.opts.QueueTimeout.String()+" for a handler slot")
 	case <-gone:
 		s.queued.Add(-1)
-		if j.ctx != nil {
+		if j.cx != nil {
 			c.ended(j, "while it waited for a handler slot")
 		}
 	}
