@@ -268,7 +268,7 @@ func (c *serverConn) newJob(h *method, m *codec.Message, own bool) *job {
 	}
 	j.buf = append(j.buf[:0], m.Params...)
 	j.params = j.buf
-	j.pend = len(j.buf)
+	j.pend = len(j.buf) + len(m.Ext) // the ext's metadata lives as long as the call
 	c.addPending(j.pend)
 	return j
 }
