@@ -20,6 +20,7 @@ type Message struct {
 	ID     uint32
 	Method string // Request, Notification
 	Params []byte // raw msgpack params (Request, Notification); an array when the peer follows the spec
+	Ext    []byte // raw extension element of an extended request or notification (see ParseCallExt); nil for plain msgpack-rpc
 	Error  []byte // raw msgpack error field (Response); msgpack nil (0xc0) when no error
 	Result []byte // raw msgpack result (Response)
 }
@@ -125,19 +126,19 @@ func (d *Decoder) Next(m *Message) error {
 func (d *Decoder) checkStart() error {
 	c := d.buf[d.start]
 	switch {
-	case c == 0x93 || c == 0x94:
+	case c >= 0x93 && c <= 0x95:
 		return nil
 	case c == 0xdc || c == 0xdd:
 		avail := d.end - d.start
 		if c == 0xdc && avail >= 3 || c == 0xdd && avail >= 5 {
 			n, _, _ := readArrayLen(d.buf[d.start:d.end], 0)
-			if n != 3 && n != 4 {
-				return d.fail(&scanErr{ErrBadEnvelope, fmt.Sprintf("array of %d elements, want 3 or 4", n)})
+			if n < 3 || n > 5 {
+				return d.fail(&scanErr{ErrBadEnvelope, fmt.Sprintf("array of %d elements, want 3, 4 or 5", n)})
 			}
 		}
 		return nil
 	}
-	return d.fail(&scanErr{ErrBadEnvelope, fmt.Sprintf("first byte 0x%02x is not an array of 3 or 4", c)})
+	return d.fail(&scanErr{ErrBadEnvelope, fmt.Sprintf("first byte 0x%02x is not an array of 3, 4 or 5", c)})
 }
 
 func (d *Decoder) fail(err error) error {
@@ -205,22 +206,26 @@ func (d *Decoder) fill() {
 	}
 }
 
-// envelope parses a validated message array into m.
+// envelope parses a validated message array into m: a msgpack-rpc message,
+// or an extended request (5 elements) or notification (4), whose last
+// element is the extension (docs/WIRE.md, "Per-call context").
 func (d *Decoder) envelope(b []byte, m *Message) error {
 	n, pos, err := readArrayLen(b, 0)
 	if err != nil {
 		return err
 	}
-	if n != 3 && n != 4 {
-		return fmt.Errorf("array of %d elements, want 3 or 4", n)
+	if n < 3 || n > 5 {
+		return fmt.Errorf("array of %d elements, want 3, 4 or 5", n)
 	}
 	kind, pos, err := readInt(b, pos)
 	if err != nil {
 		return fmt.Errorf("message type: %v", err)
 	}
 	*m = Message{Kind: int(kind)}
+	ext := false
 	switch {
-	case n == 4 && (kind == Request || kind == Response):
+	case n == 4 && (kind == Request || kind == Response), n == 5 && kind == Request:
+		ext = n == 5
 		id, p, err := readInt(b, pos)
 		if err != nil {
 			return fmt.Errorf("msgid: %v", err)
@@ -237,7 +242,8 @@ func (d *Decoder) envelope(b []byte, m *Message) error {
 			m.Error, m.Result = b[pos:e], b[e:]
 			return nil
 		}
-	case n == 3 && kind == Notification:
+	case n == 3 && kind == Notification, n == 4 && kind == Notification:
+		ext = n == 4
 	default:
 		return fmt.Errorf("message type %d with %d elements", kind, n)
 	}
@@ -246,7 +252,15 @@ func (d *Decoder) envelope(b []byte, m *Message) error {
 		return fmt.Errorf("method: %v", err)
 	}
 	m.Method = d.intern(name)
-	m.Params = b[pos:]
+	if !ext {
+		m.Params = b[pos:]
+		return nil
+	}
+	e, err := skip(b, pos)
+	if err != nil {
+		return fmt.Errorf("params: %v", err)
+	}
+	m.Params, m.Ext = b[pos:e], b[e:]
 	return nil
 }
 

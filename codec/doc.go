@@ -8,6 +8,11 @@
 //	response      [1, msgid, error, result]
 //	notification  [2, method, params]
 //
+// and svrkit's extended forms, which carry a per-call context (ParseCallExt):
+//
+//	request       [0, msgid, method, params, ext]
+//	notification  [2, method, params, ext]
+//
 // Structs travel as msgpack maps keyed by field name (the `msgpack:"name"` tag);
 // decoding also accepts pysvrkit's legacy forms of a struct (a str/bin holding
 // a packed map, or a positional array of the fields). Params and values inside

@@ -63,6 +63,7 @@ func testApp(dir string) App {
 			if RoleOf(ctx).Kind == RoleSelf && exists(panicInitFile) {
 				panic("test init crash")
 			}
+			cfg.Middleware = append(cfg.Middleware, refuseMiddleware(RoleOf(ctx).Kind))
 			return nil
 		},
 		Register: func(s *transport.Server, cfg *workers.Config) error {
@@ -90,6 +91,7 @@ func testApp(dir string) App {
 			s.Register("pid", func(ctx context.Context, params []byte) (any, error) {
 				return os.Getpid(), nil
 			})
+			s.Register("callctx", callCtxHandler)
 			return nil
 		},
 		Self: map[string]workers.SelfFunc{"simple": self, "event": self, "value_log": self},

@@ -74,7 +74,7 @@ func start(ctx context.Context, app App, cfg *workers.Config, ln net.Listener, w
 	}
 	r := &Running{ln: ln, log: log}
 	if ln != nil {
-		r.srv = transport.NewServer(serverOptions(cfg.RPC, cfg.RPC.WorkerSum, log.With("role", "rpc")))
+		r.srv = transport.NewServer(serverOptions(cfg, cfg.RPC.WorkerSum, log.With("role", "rpc")))
 		if app.Register != nil {
 			if err := app.Register(r.srv, cfg); err != nil {
 				return nil, fmt.Errorf("service: %s register rpc APIs: %w", app.Name, err)
@@ -157,9 +157,12 @@ func (r *Running) stop(ctx context.Context) error {
 }
 
 // serverOptions maps [rpc_server]'s bounds onto the transport server's options
-// (zero values keep the transport's defaults). maxConcurrent 0 means the default.
-func serverOptions(rc workers.RPCConfig, maxConcurrent int, log *slog.Logger) transport.ServerOptions {
+// (zero values keep the transport's defaults), with the middleware App.Init added.
+// maxConcurrent 0 means the default.
+func serverOptions(cfg *workers.Config, maxConcurrent int, log *slog.Logger) transport.ServerOptions {
+	rc := cfg.RPC
 	return transport.ServerOptions{
+		Middleware:       cfg.Middleware,
 		MaxConcurrent:    maxConcurrent,
 		Logger:           log,
 		MaxQueue:         rc.MaxQueue,

@@ -63,7 +63,7 @@ func runRPCWorker(app App, cfg *workers.Config, role procenv.Role, ready *procen
 	}
 	// Each worker process serves calls concurrently (transport's default bound); worker_sum
 	// is the number of processes.
-	srv := transport.NewServer(serverOptions(cfg.RPC, 0, log))
+	srv := transport.NewServer(serverOptions(cfg, 0, log))
 	if app.Register != nil {
 		if err := app.Register(srv, cfg); err != nil {
 			ln.Close()

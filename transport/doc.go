@@ -1,7 +1,10 @@
 // Package transport carries msgpack-rpc over stream connections: a Server
 // (accept loop, one read loop per connection, bounded concurrent dispatch,
-// coalesced writes, graceful shutdown) and a Client (one multiplexed
-// connection, msgid -> pending call, over any io.ReadWriteCloser).
+// coalesced writes, graceful shutdown, middleware) and a Client (one
+// multiplexed connection, msgid -> pending call, over any io.ReadWriteCloser).
+// The Server also speaks svrkit's per-call context extension (deadline,
+// metadata, cancellation; see HelloMethod and docs/WIRE.md), which plain
+// msgpack-rpc peers never see.
 package transport
 
 import (

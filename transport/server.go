@@ -17,7 +17,10 @@ import (
 // with codec.DecodeParams); it is valid only until the handler returns. ctx is
 // cancelled when the connection is closed hard (malformed input, write
 // failure, Server.Close or an expired Shutdown) or the peer closes its side
-// (its caller is gone, as with net/http). A non-nil error is sent to
+// (its caller is gone, as with net/http). When the caller sent a per-call
+// context (docs/WIRE.md), ctx also has the caller's deadline, carries its
+// metadata (MetadataFrom) and is cancelled when the caller cancels the call.
+// PeerFrom(ctx) is the caller's address. A non-nil error is sent to
 // the caller as its message string; result is ignored then.
 type Handler func(ctx context.Context, params []byte) (result any, err error)
 
@@ -90,6 +93,9 @@ type ServerOptions struct {
 	// reads on, so one message up to Limits.MaxMessageSize always completes.
 	// 0 means DefaultMaxBufferedBytes; a negative value means no limit.
 	MaxBufferedBytes int64
+	// Middleware wraps every handler at Register, Middleware[0] outermost
+	// (see Middleware). nil means none, at no cost.
+	Middleware []Middleware
 }
 
 // Defaults for ServerOptions' zero values.
@@ -124,6 +130,9 @@ type ServerStats struct {
 	// NotifyFailed counts failed notifications since start: the handler
 	// returned an error (bad params included) or the method is unknown.
 	NotifyFailed int64
+	// Expired counts calls not run because the caller's deadline passed
+	// before they started (DeadlineMessage), since start.
+	Expired int64
 }
 
 // Server serves registered handlers over msgpack-rpc. Register before Serve;
@@ -150,6 +159,7 @@ type Server struct {
 	timedOut     atomic.Int64
 	idleShut     atomic.Int64
 	notifyFailed atomic.Int64
+	expired      atomic.Int64
 
 	buf                    bufferBound   // MaxBufferedBytes
 	sweeping               bool          // the sweeper runs (under mu)
@@ -208,17 +218,22 @@ func orDefault[T ~int64](v, def T) T {
 	return v
 }
 
-// Register installs h for the method name. Call it before Serve; a later Register for
-// the same name replaces the earlier one.
+// Register installs h, wrapped in ServerOptions.Middleware, for the method name.
+// Call it before Serve; a later Register for the same name replaces the
+// earlier one. A name starting with ReservedPrefix panics.
 func (s *Server) Register(name string, h Handler) {
-	s.handlers[name] = &method{h: h}
+	if isReserved(name) {
+		panic("transport: Register " + name + ": names starting with " + ReservedPrefix + " are reserved for the svrkit protocol")
+	}
+	s.handlers[name] = &method{h: chain(s.opts.Middleware, name, h)}
 }
 
 // Stats returns the current counters.
 func (s *Server) Stats() ServerStats {
 	return ServerStats{Conns: s.nconns.Load(), InFlight: s.inflight.Load(), Calls: s.calls.Load(),
 		Queued: s.queued.Load(), Shed: s.shed.Load(), Refused: s.refused.Load(), TimedOut: s.timedOut.Load(),
-		IdleShut: s.idleShut.Load(), Buffered: s.buf.total.Load(), NotifyFailed: s.notifyFailed.Load()}
+		IdleShut: s.idleShut.Load(), Buffered: s.buf.total.Load(), NotifyFailed: s.notifyFailed.Load(),
+		Expired: s.expired.Load()}
 }
 
 // Serve accepts connections on ln until Shutdown or Close (then it returns

@@ -24,6 +24,7 @@ type serverConn struct {
 	cancel   context.CancelFunc
 	hctx     context.Context // handlers' context: also ends when the peer closes its side
 	hcancel  context.CancelFunc
+	vctx     context.Context // hctx's values without its cancellation (callCtx.Value)
 	refs     atomic.Int32
 	slots    chan struct{} // one per call running or waiting to write its response (MaxConnInFlight)
 	pending  atomic.Int64  // params bytes of calls dispatched to goroutines and not finished
@@ -36,6 +37,11 @@ type serverConn struct {
 	nread     uint64    // messages read
 	drainSeen uint64    // nread when the read deadline was last moved
 	corked    bool      // responses of a batch of inline calls are held (see next)
+	ext       bool      // the peer said HelloMethod: extended messages are accepted
+
+	// Extended calls run in their own goroutines, by msgid, for CancelMethod.
+	cmu     sync.Mutex
+	cancels map[uint32]*callCtx
 
 	// Published by connReader for the sweeper (see Server.sweepOnce).
 	partial atomic.Int64  // bytes of the message being read, charged to Server.buf
@@ -84,8 +90,9 @@ func (m *method) record(d time.Duration) {
 func newServerConn(s *Server, nc net.Conn) *serverConn {
 	c := &serverConn{s: s, nc: nc, slots: make(chan struct{}, s.opts.MaxConnInFlight), room: make(chan struct{}, 1), quietSince: time.Now()}
 	c.dec = codec.NewDecoder(connReader{c}, s.opts.Limits)
-	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.ctx, c.cancel = context.WithCancel(context.WithValue(context.Background(), connKey{}, c))
 	c.hctx, c.hcancel = context.WithCancel(c.ctx)
+	c.vctx = context.WithoutCancel(c.hctx)
 	c.w.conn = nc
 	c.w.timeout = max(s.opts.WriteTimeout, 0)
 	c.w.onErr = func(err error) { c.closeHard(err) }
@@ -104,6 +111,11 @@ type job struct {
 	buf    []byte // owned copy for calls run in their own goroutine
 	pend   int    // bytes counted in serverConn.pending for this call
 	slot   bool   // holds one of serverConn.slots
+
+	// Set by withExt for an extended message: the handler's ctx (nil: the
+	// connection's, serverConn.hctx), and whether it is in serverConn.cancels.
+	cx  *callCtx
+	reg bool
 }
 
 var jobPool = sync.Pool{New: func() any { return new(job) }}
@@ -176,6 +188,10 @@ func (c *serverConn) dispatch(m *codec.Message) bool {
 		return false
 	}
 	j := c.newJob(h, m, !inline)
+	if m.Ext != nil && !c.withExt(j, m.Ext) {
+		j.finish()
+		return true
+	}
 	select {
 	case s.sem <- struct{}{}:
 	default:
@@ -188,7 +204,11 @@ func (c *serverConn) dispatch(m *codec.Message) bool {
 			go j.waitAndRun()
 			return true
 		}
-		if !c.awaitSlot(j, c.ctx.Done()) {
+		gone := c.ctx.Done()
+		if j.cx != nil {
+			gone = j.cx.Done() // also ends at the caller's deadline
+		}
+		if !c.awaitSlot(j, gone) {
 			j.finish()
 			return true // when the connection is closing the next read fails
 		}
@@ -205,14 +225,20 @@ func (c *serverConn) dispatch(m *codec.Message) bool {
 	return true
 }
 
-// noHandler answers a message for a method without a handler: PingMethod,
-// or "method not found".
+// noHandler answers a message for a method without a handler: the
+// protocol's own (PingMethod, HelloMethod, CancelMethod), or an error.
 func (c *serverConn) noHandler(m *codec.Message) {
 	switch {
 	case m.Method == PingMethod:
 		if m.Kind == codec.Request {
 			c.respond(m.ID, m.Method, nil, nil)
 		}
+	case m.Method == HelloMethod:
+		c.hello(m)
+	case m.Method == CancelMethod:
+		c.cancelCall(m)
+	case isReserved(m.Method):
+		c.reserved(m)
 	case m.Kind == codec.Request:
 		c.respond(m.ID, m.Method, nil, fmt.Errorf("'%s' method not found", m.Method))
 	default:
@@ -242,7 +268,7 @@ func (c *serverConn) newJob(h *method, m *codec.Message, own bool) *job {
 	}
 	j.buf = append(j.buf[:0], m.Params...)
 	j.params = j.buf
-	j.pend = len(j.buf)
+	j.pend = len(j.buf) + len(m.Ext) // the ext's metadata lives as long as the call
 	c.addPending(j.pend)
 	return j
 }
@@ -318,6 +344,11 @@ func (c *serverConn) takeSlot() bool {
 // run runs j, holding a handler slot, and answers it.
 func (j *job) run() {
 	c := j.c
+	if j.cx != nil && !c.started(j) {
+		<-c.s.sem
+		j.finish()
+		return
+	}
 	c.s.inflight.Add(1)
 	// Clock reads are not free (kvm-clock): a proven-fast method is timed once in
 	// timeSample calls, which still sees it turn slow within a few calls.
@@ -346,6 +377,9 @@ func (j *job) run() {
 // reference on the connection) and returns it to the pool.
 func (j *job) finish() {
 	c := j.c
+	if j.cx != nil {
+		c.endExt(j)
+	}
 	if j.slot {
 		<-c.slots
 	}
@@ -370,6 +404,9 @@ func (c *serverConn) safeCall(j *job) (res any, err error) {
 			res, err = nil, fmt.Errorf("%s: panic: %v", j.method, r)
 		}
 	}()
+	if j.cx != nil {
+		return j.h.h(j.cx, j.params)
+	}
 	return j.h.h(c.hctx, j.params)
 }
 
@@ -462,7 +499,11 @@ func (c *serverConn) closeHard(err error) {
 
 // waitAndRun waits for a handler slot (see awaitSlot) and runs j.
 func (j *job) waitAndRun() {
-	if j.c.awaitSlot(j, j.c.hctx.Done()) {
+	gone := j.c.hctx.Done()
+	if j.cx != nil {
+		gone = j.cx.Done() // also ends at the caller's deadline or cancel
+	}
+	if j.c.awaitSlot(j, gone) {
 		j.run()
 		return
 	}
@@ -482,8 +523,10 @@ func (c *serverConn) enqueue(j *job) bool {
 }
 
 // awaitSlot waits for a handler slot for the enqueued j: true when taken;
-// false when gone was closed first or, for a request, QueueTimeout passed
-// (j is answered "server busy"). A notification waits without a time limit.
+// false when gone was closed first (an extended call whose own ctx ended is
+// answered: deadline exceeded or cancelled) or, for a request, QueueTimeout
+// passed (j is answered "server busy"). A notification waits without a time
+// limit but its caller's deadline.
 func (c *serverConn) awaitSlot(j *job, gone <-chan struct{}) bool {
 	s := c.s
 	var timeout <-chan time.Time
@@ -501,6 +544,9 @@ func (c *serverConn) awaitSlot(j *job, gone <-chan struct{}) bool {
 		c.shed(j, "waited "+s.opts.QueueTimeout.String()+" for a handler slot")
 	case <-gone:
 		s.queued.Add(-1)
+		if j.cx != nil {
+			c.ended(j, "while it waited for a handler slot")
+		}
 	}
 	return false
 }

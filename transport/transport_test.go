@@ -32,18 +32,18 @@ type testServer struct {
 	gated    chan struct{}    // one token per "gate" handler started
 }
 
-// startServer starts a test server on TCP loopback.
-func startServer(t testing.TB, opts ServerOptions) *testServer {
+// startServer starts the test server; more register extra handlers before it serves.
+func startServer(t testing.TB, opts ServerOptions, more ...func(*testServer)) *testServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startServerOn(t, opts, ln, func() (io.ReadWriteCloser, error) { return net.Dial("tcp", ln.Addr().String()) })
+	return startServerOn(t, opts, ln, func() (io.ReadWriteCloser, error) { return net.Dial("tcp", ln.Addr().String()) }, more...)
 }
 
 // startServerOn starts a test server on ln; dial connects to it.
-func startServerOn(t testing.TB, opts ServerOptions, ln net.Listener, dial func() (io.ReadWriteCloser, error)) *testServer {
+func startServerOn(t testing.TB, opts ServerOptions, ln net.Listener, dial func() (io.ReadWriteCloser, error), more ...func(*testServer)) *testServer {
 	t.Helper()
 	ts := &testServer{Server: NewServer(opts), addr: ln.Addr().String(), dial: dial, served: make(chan error, 1),
 		release: make(chan struct{}), blocked: make(chan struct{}, 1000), sleeping: make(chan struct{}, 1000),
@@ -115,6 +115,9 @@ func startServerOn(t testing.TB, opts ServerOptions, ln net.Listener, dial func(
 		p.N++
 		return &p, nil
 	})
+	for _, f := range more {
+		f(ts)
+	}
 	go func() { ts.served <- ts.Serve(ln) }()
 	t.Cleanup(func() {
 		select {

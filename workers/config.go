@@ -14,6 +14,7 @@ import (
 
 	"github.com/svrkit/svrkit/internal/conffile"
 	"github.com/svrkit/svrkit/internal/names"
+	"github.com/svrkit/svrkit/transport"
 )
 
 // Worker types and dispatch types accepted in <app>_svr.conf.
@@ -37,6 +38,11 @@ type Config struct {
 
 	// Registry is the [registry] section (service.Registrar); nil when it is absent.
 	Registry *RegistryConfig
+
+	// Middleware wraps this process's rpc handlers (transport.ServerOptions.Middleware,
+	// outermost first). Not read from the file: the init hook (initProcess) adds it, in
+	// every process, before the process serves.
+	Middleware []transport.Middleware
 
 	sections map[string]map[string]string // every section's keys and values
 }

@@ -15,6 +15,11 @@ import (
 // model's master that runs both); cfg.Section("name") reads your own [name] section of
 // the conf file. ctx is cancelled when the start is abandoned. An error fails the start:
 // nothing is left running and "-d" reports it.
+//
+// To wrap every rpc call the process serves (auth, logging, metrics), append a
+// transport.Middleware to cfg.Middleware here: it sees the method, the caller
+// (transport.PeerFrom(ctx)), the caller's metadata (transport.MetadataFrom(ctx)) and
+// the outcome, and refuses a call by returning an error.
 func initProcess(ctx context.Context, cfg *workers.Config) error {
 	return nil
 }
