@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/svrkit/svrkit/transport"
+	"github.com/svrkit/svrkit/codec"
 )
 
 // blackhole is a hung server: it accepts connections and never reads them.
@@ -181,11 +181,7 @@ func TestPingProbe(t *testing.T) {
 	if err := c.probe(ctx, startServer(t, "svrkit", "127.0.0.1:0").addr); err != nil {
 		t.Errorf("svrkit server: %v", err)
 	}
-	plain := startServer(t, "plain", "127.0.0.1:0")
-	plain.srv.Register(transport.PingMethod, func(ctx context.Context, params []byte) (any, error) {
-		return nil, errors.New("'" + transport.PingMethod + "' method not found")
-	})
-	if err := c.probe(ctx, plain.addr); err != nil {
+	if err := c.probe(ctx, startPlain(t)); err != nil {
 		t.Errorf("plain msgpack-rpc server: %v", err)
 	}
 	if err := c.probe(ctx, startBlackhole(t).addr); !errors.Is(err, context.DeadlineExceeded) {
@@ -196,4 +192,44 @@ func TestPingProbe(t *testing.T) {
 	if err := c.probe(ctx, closed.addr); err == nil {
 		t.Error("closed port: no error")
 	}
+}
+
+// startPlain starts a plain msgpack-rpc server that knows no method: it
+// answers every request "'<method>' method not found", as servers in other
+// languages do, and returns its address.
+func startPlain(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer nc.Close()
+				d := codec.NewDecoder(nc, codec.Limits{})
+				var m codec.Message
+				for d.Next(&m) == nil {
+					if m.Kind != codec.Request {
+						continue
+					}
+					b, _ := codec.AppendResponse(nil, m.ID, "'"+m.Method+"' method not found", nil)
+					if _, err := nc.Write(b); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	return ln.Addr().String()
 }

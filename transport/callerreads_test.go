@@ -229,7 +229,7 @@ func TestCallerReadsTransitions(t *testing.T) {
 		h.request()
 		h.await("free>caller")
 		h.srv.Close()
-		if got := <-res; !strings.Contains(got, ErrBroken.Error()) {
+		if got := <-res; !strings.Contains(got, strings.TrimPrefix(ErrBroken.Error(), "transport: ")) {
 			t.Fatal(got)
 		}
 		<-h.c.Done()

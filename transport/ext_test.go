@@ -391,20 +391,20 @@ func TestBadExtension(t *testing.T) {
 		ext  []byte
 		want string
 	}{
-		"not a map":      {raw(int64(5)), "extension: cannot decode msgpack int into map"},
-		"d a float":      {raw(map[string]any{"d": 1.5}), `extension "d" (remaining microseconds): cannot decode msgpack float into integer`},
-		"d a string":     {raw(map[string]any{"d": "1s"}), `extension "d" (remaining microseconds): cannot decode msgpack str into integer`},
+		"not a map":      {raw(int64(5)), "extension: want a map, got int"},
+		"d a float":      {raw(map[string]any{"d": 1.5}), `extension "d" (remaining microseconds): want int, got float 1.5`},
+		"d a string":     {raw(map[string]any{"d": "1s"}), `extension "d" (remaining microseconds): want int, got string`},
 		"d twice":        {[]byte{0x82, 0xa1, 'd', 0x01, 0xa1, 'd', 0x02}, `extension: key "d" given twice`},
-		"m not a map":    {raw(map[string]any{"m": []any{"a"}}), `metadata ("m"): cannot decode msgpack array into map`},
+		"m not a map":    {raw(map[string]any{"m": []any{"a"}}), `metadata ("m"): want a map, got an array`},
 		"upper key":      {raw(map[string]any{"m": map[string]any{"Trace": "x"}}), `metadata key "Trace": want 1 to 128 bytes of a-z 0-9 - _ .`},
 		"empty key":      {raw(map[string]any{"m": map[string]any{"": "x"}}), `metadata key "": want`},
 		"long key":       {raw(map[string]any{"m": map[string]any{strings.Repeat("k", 129): "x"}}), `metadata key "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"...: want`},
-		"int value":      {raw(map[string]any{"m": map[string]any{"k": int64(1)}}), `metadata "k": value: cannot decode msgpack int into string`},
+		"int value":      {raw(map[string]any{"m": map[string]any{"k": int64(1)}}), `metadata "k": value: want string, got int`},
 		"long value":     {raw(map[string]any{"m": map[string]any{"k": strings.Repeat("v", codec.MaxMetaValueLen+1)}}), `metadata "k": value of 4097 bytes, at most 4096`},
 		"65 entries":     {raw(map[string]any{"m": many}), "metadata: 65 entries, at most 64"},
 		"over 16 KiB":    {raw(map[string]any{"m": big}), "metadata: more than 16384 bytes of keys and values"},
 		"duplicate key":  {[]byte{0x81, 0xa1, 'm', 0x82, 0xa1, 'k', 0xa1, 'a', 0xa1, 'k', 0xa1, 'b'}, `metadata key "k" given twice`},
-		"int key in ext": {[]byte{0x81, 0x01, 0x02}, "extension key: cannot decode msgpack int into string"},
+		"int key in ext": {[]byte{0x81, 0x01, 0x02}, "extension key: want string, got int"},
 	}
 	id := uint32(1)
 	for name, tc := range cases {
