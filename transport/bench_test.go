@@ -62,11 +62,11 @@ func BenchmarkRawTCPPingPong(b *testing.B) {
 	<-done
 }
 
-func BenchmarkEchoSequential(b *testing.B) { benchEchoSequential(b, context.Background()) }
+func BenchmarkEchoSequential(b *testing.B) {
+	benchEchoSequential(b, context.Background(), dial(b, startServer(b, ServerOptions{}).addr))
+}
 
-func benchEchoSequential(b *testing.B, ctx context.Context) {
-	ts := startServer(b, ServerOptions{})
-	c := dial(b, ts.addr)
+func benchEchoSequential(b *testing.B, ctx context.Context, c *Client) {
 	var s string
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -82,21 +82,19 @@ func benchEchoSequential(b *testing.B, ctx context.Context) {
 // io.ReadWriteCloser) instead of letting the caller read (callerReads): the
 // price of the simpler design.
 func BenchmarkEchoSequentialReadLoop(b *testing.B) {
-	ts := startServer(b, ServerOptions{})
-	nc, err := net.Dial("tcp", ts.addr)
+	benchEchoSequential(b, context.Background(), dialReadLoop(b, startServer(b, ServerOptions{}).addr))
+}
+
+// dialReadLoop connects a client that sees a plain io.ReadWriteCloser (no
+// read deadlines), so it reads on its own goroutine.
+func dialReadLoop(b *testing.B, addr string) *Client {
+	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		b.Fatal(err)
 	}
 	c := NewClient(plainRWC{nc}, ClientOptions{})
 	b.Cleanup(func() { c.Close() })
-	ctx := context.Background()
-	var s string
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := c.Call(ctx, "echo", &s, benchPayload); err != nil {
-			b.Fatal(err)
-		}
-	}
+	return c
 }
 
 // BenchmarkEchoSequentialCancelCtx is BenchmarkEchoSequential with a
@@ -105,40 +103,24 @@ func BenchmarkEchoSequentialReadLoop(b *testing.B) {
 func BenchmarkEchoSequentialCancelCtx(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	benchEchoSequential(b, ctx)
+	benchEchoSequential(b, ctx, dial(b, startServer(b, ServerOptions{}).addr))
 }
 
 // BenchmarkEchoParallel runs 64 goroutines calling over one connection.
 func BenchmarkEchoParallel(b *testing.B) {
-	ts := startServer(b, ServerOptions{})
-	c := dial(b, ts.addr)
-	b.ReportAllocs()
-	b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		ctx := context.Background()
-		var s string
-		for pb.Next() {
-			if err := c.Call(ctx, "echo", &s, benchPayload); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	benchEchoParallel(b, dial(b, startServer(b, ServerOptions{}).addr))
 }
 
 // BenchmarkEchoParallelReadLoop is BenchmarkEchoParallel on a client that
 // reads on its own goroutine (see BenchmarkEchoSequentialReadLoop).
 func BenchmarkEchoParallelReadLoop(b *testing.B) {
-	ts := startServer(b, ServerOptions{})
-	nc, err := net.Dial("tcp", ts.addr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := NewClient(plainRWC{nc}, ClientOptions{})
-	b.Cleanup(func() { c.Close() })
+	benchEchoParallel(b, dialReadLoop(b, startServer(b, ServerOptions{}).addr))
+}
+
+func benchEchoParallel(b *testing.B, c *Client) {
 	b.ReportAllocs()
 	b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
+	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		ctx := context.Background()
 		var s string
