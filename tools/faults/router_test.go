@@ -19,14 +19,7 @@ import (
 // again. Idempotent calls fail over; every acknowledged put is stored.
 func TestRouterFailover(t *testing.T) {
 	p := prof()
-	var svrs []*svr
-	var servers []router.Server
-	for i := 0; i < 3; i++ {
-		s := newSvr(t, "thread", 8, "")
-		s.start()
-		svrs = append(svrs, s)
-		servers = append(servers, router.Server{Addr: s.addr, Weight: 100})
-	}
+	svrs, servers := startThree(t, 8)
 	c, err := router.New(&router.Config{Mode: "hashring", Servers: servers}, router.Options{
 		CallTimeout: time.Second, ProbeInterval: 100 * time.Millisecond, MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond,
 	})
@@ -154,14 +147,7 @@ func TestShardingReportsDownShard(t *testing.T) {
 // come and go.
 func TestRouterHungServer(t *testing.T) {
 	p := prof()
-	var svrs []*svr
-	var servers []router.Server
-	for i := 0; i < 3; i++ {
-		s := newSvr(t, "thread", 4, "")
-		s.start()
-		svrs = append(svrs, s)
-		servers = append(servers, router.Server{Addr: s.addr, Weight: 100})
-	}
+	svrs, servers := startThree(t, 4)
 	hung := svrs[1].processes()
 	t.Cleanup(func() { // before the servers' own cleanup stops them
 		for _, q := range hung {
@@ -217,4 +203,18 @@ func TestRouterHungServer(t *testing.T) {
 		t.Logf("FIGURE hung server (%s, %s): %d calls on 60 keys for %v, %d failed on the hung server (%d keys), %d after the first 3, the last %v into the run; %d failed on live servers",
 			p.Name, ph.name, calls, 2*p.Load, failed, len(failedKeys), lateFailed, lastFail.Round(time.Millisecond), others)
 	}
+}
+
+// startThree starts three thread-model servers of workers rpc workers each and
+// returns them with their hashring entries (weight 100 each).
+func startThree(t *testing.T, workers int) ([]*svr, []router.Server) {
+	var svrs []*svr
+	var servers []router.Server
+	for i := 0; i < 3; i++ {
+		s := newSvr(t, "thread", workers, "")
+		s.start()
+		svrs = append(svrs, s)
+		servers = append(servers, router.Server{Addr: s.addr, Weight: 100})
+	}
+	return svrs, servers
 }
