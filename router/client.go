@@ -95,6 +95,10 @@ type Client struct {
 	deadlines sharedDeadline // attempt contexts shared between calls (attemptCtx)
 	scratch   sync.Pool      // *scratch, reused by every call
 
+	// token is [server] auth_token_file's token, sent as transport.AuthMetadataKey
+	// metadata with every call ("" = none).
+	token string
+
 	closed atomic.Bool
 	wake   chan struct{}
 	stop   context.CancelFunc
@@ -143,6 +147,10 @@ func New(cfg *Config, opts Options) (*Client, error) {
 		opts.MaxBackoff = 5 * time.Second
 	}
 	opts.MaxBackoff = max(opts.MaxBackoff, opts.MinBackoff)
+	token, err := applySecurity(cfg, &opts)
+	if err != nil {
+		return nil, err
+	}
 	if opts.dial == nil {
 		topts := opts.Transport
 		opts.dial = func(ctx context.Context, addr string) (conn, error) {
@@ -156,6 +164,7 @@ func New(cfg *Config, opts Options) (*Client, error) {
 	c := &Client{cfg: *cfg, opts: opts, log: opts.Logger, probe: opts.probe, wake: make(chan struct{}, 1),
 		eps: make(map[string]*endpoint), retired: make(map[string]*retiredEndpoint)}
 	c.cfg.Servers = nil
+	c.token = token
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}

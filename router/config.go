@@ -34,6 +34,11 @@ type Config struct {
 	// Registry is the [registry] section: the servers come from a registry
 	// and Servers is empty.
 	Registry *RegistryConfig
+
+	// Security is [server]'s TLS and token keys; New reads their files.
+	Security Security
+
+	file string // the name given to ParseConfig, for New's errors
 }
 
 // Server is one [serverN] section.
@@ -123,8 +128,11 @@ func (p *parser) parse() (*Config, error) {
 		return nil, p.errf("server", "", "missing section")
 	}
 	mode, _ := p.f.Get("server", "mode")
-	cfg := &Config{Mode: strings.ToLower(mode)}
+	cfg := &Config{Mode: strings.ToLower(mode), file: p.file}
 	var err error
+	if cfg.Security, err = p.security(); err != nil {
+		return nil, err
+	}
 	switch cfg.Mode {
 	case ModeHashring:
 	case ModeSharding:

@@ -45,6 +45,12 @@ func extCall(t *testing.T, addr, method string, timeout time.Duration, md map[st
 	if err != nil {
 		t.Fatal(err)
 	}
+	return extCallOn(t, nc, method, timeout, md)
+}
+
+// extCallOn is extCall on an open connection, which it closes.
+func extCallOn(t *testing.T, nc net.Conn, method string, timeout time.Duration, md map[string]string) (string, any) {
+	t.Helper()
 	defer nc.Close()
 	nc.SetDeadline(time.Now().Add(10 * time.Second))
 	hello, _ := codec.AppendRequest(nil, 1, transport.HelloMethod, map[string]any{"v": int64(1)})

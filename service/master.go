@@ -44,6 +44,9 @@ func runMaster(app App, cfg *workers.Config, notifier *procenv.Reporter) (err er
 	}
 	defer closer.Close()
 	log := base.With("role", "master")
+	if err := checkSecurity(cfg); err != nil {
+		return err
+	}
 	reg, err := openRegistration(cfg, log)
 	if err != nil {
 		return err
@@ -75,6 +78,7 @@ func runMaster(app App, cfg *workers.Config, notifier *procenv.Reporter) (err er
 		}
 	}
 	defer ln.Close()
+	warnInsecure(log, cfg, ln.Addr())
 
 	var specs []supervise.ProcSpec
 	inProcLn := ln

@@ -57,6 +57,7 @@ func Start(ctx context.Context, app App, cfg *workers.Config, ln net.Listener) (
 		closer.Close()
 		return nil, err
 	}
+	warnInsecure(log.With("role", "rpc"), cfg, ln.Addr())
 	r.closer = closer
 	return r, nil
 }
@@ -74,7 +75,11 @@ func start(ctx context.Context, app App, cfg *workers.Config, ln net.Listener, w
 	}
 	r := &Running{ln: ln, log: log}
 	if ln != nil {
-		r.srv = transport.NewServer(serverOptions(cfg, cfg.RPC.WorkerSum, log.With("role", "rpc")))
+		opts, err := serverOptions(cfg, cfg.RPC.WorkerSum, log.With("role", "rpc"))
+		if err != nil {
+			return nil, err
+		}
+		r.srv = transport.NewServer(opts)
 		if app.Register != nil {
 			if err := app.Register(r.srv, cfg); err != nil {
 				return nil, fmt.Errorf("service: %s register rpc APIs: %w", app.Name, err)
@@ -157,12 +162,28 @@ func (r *Running) stop(ctx context.Context) error {
 }
 
 // serverOptions maps [rpc_server]'s bounds onto the transport server's options
-// (zero values keep the transport's defaults), with the middleware App.Init added.
-// maxConcurrent 0 means the default.
-func serverOptions(cfg *workers.Config, maxConcurrent int, log *slog.Logger) transport.ServerOptions {
+// (zero values keep the transport's defaults), with the middleware App.Init added
+// and the security the conf asks for: TLS from tls_cert, tls_key, tls_client_ca,
+// and a token check (outermost, before App.Init's middleware) from
+// auth_token_file. The files are read now: each process reads them when it
+// starts (so again on graceful restart). maxConcurrent 0 means the default.
+func serverOptions(cfg *workers.Config, maxConcurrent int, log *slog.Logger) (transport.ServerOptions, error) {
 	rc := cfg.RPC
+	tlsCfg, err := cfg.ServerTLS()
+	if err != nil {
+		return transport.ServerOptions{}, err
+	}
+	mw := cfg.Middleware
+	tokens, err := cfg.AuthTokens()
+	if err != nil {
+		return transport.ServerOptions{}, err
+	}
+	if tokens != nil {
+		mw = append([]transport.Middleware{transport.TokenAuth(tokens)}, mw...)
+	}
 	return transport.ServerOptions{
-		Middleware:       cfg.Middleware,
+		TLS:              tlsCfg,
+		Middleware:       mw,
 		MaxConcurrent:    maxConcurrent,
 		Logger:           log,
 		MaxQueue:         rc.MaxQueue,
@@ -174,5 +195,5 @@ func serverOptions(cfg *workers.Config, maxConcurrent int, log *slog.Logger) tra
 		MaxConns:         rc.MaxConns,
 		MaxBufferedBytes: rc.MaxBufferedBytes,
 		Limits:           codec.Limits{MaxMessageSize: rc.MaxMessageSize},
-	}
+	}, nil
 }

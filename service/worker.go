@@ -63,7 +63,12 @@ func runRPCWorker(app App, cfg *workers.Config, role procenv.Role, ready *procen
 	}
 	// Each worker process serves calls concurrently (transport's default bound); worker_sum
 	// is the number of processes.
-	srv := transport.NewServer(serverOptions(cfg, 0, log))
+	opts, err := serverOptions(cfg, 0, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := transport.NewServer(opts)
 	if app.Register != nil {
 		if err := app.Register(srv, cfg); err != nil {
 			ln.Close()

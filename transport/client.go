@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,10 @@ type ClientOptions struct {
 	DialTimeout time.Duration
 	// Logger receives connection errors. nil means no logging.
 	Logger *slog.Logger
+	// TLS, when set, makes Dial speak TLS with this configuration, the
+	// handshake bounded by DialTimeout and Dial's ctx; an empty ServerName is
+	// taken from the address's host. nil means plaintext.
+	TLS *tls.Config
 }
 
 // Client is one multiplexed msgpack-rpc connection: any number of goroutines
@@ -85,14 +90,25 @@ type call struct {
 
 var callPool = sync.Pool{New: func() any { return &call{ch: make(chan uint8, 2)} }}
 
-// Dial connects to addr over TCP and returns a Client on it.
+// Dial connects to addr over TCP (with TLS when opts.TLS is set) and returns
+// a Client on it.
 func Dial(ctx context.Context, addr string, opts ClientOptions) (*Client, error) {
 	timeout := opts.DialTimeout
 	if timeout <= 0 {
 		timeout = DefaultDialTimeout
 	}
 	d := net.Dialer{Timeout: timeout}
-	nc, err := d.DialContext(ctx, "tcp", addr)
+	var nc net.Conn
+	var err error
+	if opts.TLS != nil {
+		nc, err = (&tls.Dialer{NetDialer: &d, Config: opts.TLS}).DialContext(ctx, "tcp", addr)
+	} else {
+		nc, err = d.DialContext(ctx, "tcp", addr)
+	}
+	var oe *net.OpError
+	if err != nil && opts.TLS != nil && !(errors.As(err, &oe) && oe.Op == "dial") {
+		return nil, fmt.Errorf("transport: TLS handshake with %s: %w", addr, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("transport: %w", err) // "dial tcp <addr>: ..."
 	}

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -96,6 +97,17 @@ type ServerOptions struct {
 	// Middleware wraps every handler at Register, Middleware[0] outermost
 	// (see Middleware). nil means none, at no cost.
 	Middleware []Middleware
+	// TLS, when set, makes every accepted connection speak TLS with this
+	// configuration (set ClientAuth and ClientCAs for mutual TLS). The
+	// handshake runs in the connection's own goroutine, off the accept loop,
+	// and counts against MaxConns; one that fails or does not finish within
+	// HandshakeTimeout closes the connection and is logged with the peer and
+	// the reason. nil means plaintext.
+	TLS *tls.Config
+	// HandshakeTimeout bounds a TLS handshake (a client that connects and
+	// sends nothing, or half a ClientHello). 0 means DefaultHandshakeTimeout;
+	// a negative value means no limit. Unused without TLS.
+	HandshakeTimeout time.Duration
 }
 
 // Defaults for ServerOptions' zero values.
@@ -111,6 +123,7 @@ const (
 	DefaultIdleTimeout      = 10 * time.Minute
 	DefaultMaxConns         = 20000
 	DefaultMaxBufferedBytes = 64 << 20
+	DefaultHandshakeTimeout = 10 * time.Second
 )
 
 // BusyMessage starts the error string of a request shed by MaxQueue or QueueTimeout.
@@ -133,6 +146,8 @@ type ServerStats struct {
 	// Expired counts calls not run because the caller's deadline passed
 	// before they started (DeadlineMessage), since start.
 	Expired int64
+	// TLSFailed counts TLS handshakes that failed or timed out, since start.
+	TLSFailed int64
 }
 
 // Server serves registered handlers over msgpack-rpc. Register before Serve;
@@ -149,6 +164,7 @@ type Server struct {
 	drainEnd  time.Time // when draining connections stop reading in any case
 	listeners map[net.Listener]struct{}
 	conns     map[*serverConn]struct{}
+	shaking   map[net.Conn]struct{} // connections in their TLS handshake
 
 	nconns       atomic.Int64
 	inflight     atomic.Int64
@@ -160,6 +176,7 @@ type Server struct {
 	idleShut     atomic.Int64
 	notifyFailed atomic.Int64
 	expired      atomic.Int64
+	tlsFailed    atomic.Int64
 
 	buf                    bufferBound   // MaxBufferedBytes
 	sweeping               bool          // the sweeper runs (under mu)
@@ -191,6 +208,7 @@ func NewServer(opts ServerOptions) *Server {
 	opts.IdleTimeout = orDefault(opts.IdleTimeout, DefaultIdleTimeout)
 	opts.MaxConns = int(orDefault(int64(opts.MaxConns), DefaultMaxConns))
 	opts.MaxBufferedBytes = orDefault(opts.MaxBufferedBytes, DefaultMaxBufferedBytes)
+	opts.HandshakeTimeout = orDefault(opts.HandshakeTimeout, DefaultHandshakeTimeout)
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -202,6 +220,7 @@ func NewServer(opts ServerOptions) *Server {
 		sem:       make(chan struct{}, opts.MaxConcurrent),
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*serverConn]struct{}),
+		shaking:   make(map[net.Conn]struct{}),
 		buf:       bufferBound{max: opts.MaxBufferedBytes, room: make(chan struct{})},
 		stop:      make(chan struct{}),
 	}
@@ -233,7 +252,7 @@ func (s *Server) Stats() ServerStats {
 	return ServerStats{Conns: s.nconns.Load(), InFlight: s.inflight.Load(), Calls: s.calls.Load(),
 		Queued: s.queued.Load(), Shed: s.shed.Load(), Refused: s.refused.Load(), TimedOut: s.timedOut.Load(),
 		IdleShut: s.idleShut.Load(), Buffered: s.buf.total.Load(), NotifyFailed: s.notifyFailed.Load(),
-		Expired: s.expired.Load()}
+		Expired: s.expired.Load(), TLSFailed: s.tlsFailed.Load()}
 }
 
 // Serve accepts connections on ln until Shutdown or Close (then it returns
@@ -284,7 +303,11 @@ func (s *Server) Serve(ln net.Listener) error {
 			s.warn(&s.connWarns, "transport: connection refused: max_conns open", "max", max, "remote", nc.RemoteAddr())
 			continue
 		}
-		s.startConn(nc)
+		if s.opts.TLS != nil {
+			s.startHandshake(nc)
+			continue
+		}
+		s.startConn(nc, false)
 	}
 }
 
@@ -293,7 +316,9 @@ func isTemporary(err error) bool {
 	return ok && t.Temporary()
 }
 
-func (s *Server) startConn(nc net.Conn) {
+// startConn serves nc; counted: it is counted in nconns already (it was
+// counted when its TLS handshake began).
+func (s *Server) startConn(nc net.Conn, counted bool) {
 	c := newServerConn(s, nc)
 	s.mu.Lock()
 	goaway := false
@@ -304,7 +329,9 @@ func (s *Server) startConn(nc net.Conn) {
 		goaway = s.goaway
 	}
 	s.conns[c] = struct{}{}
-	s.nconns.Add(1)
+	if !counted {
+		s.nconns.Add(1)
+	}
 	s.mu.Unlock()
 	go c.serve()
 	if goaway {
@@ -372,6 +399,9 @@ func (s *Server) beginShutdown(goaway bool) []*serverConn {
 	close(s.stop)
 	for ln := range s.listeners {
 		ln.Close()
+	}
+	for nc := range s.shaking {
+		nc.Close() // its handshake goroutine sees it fail and uncounts it
 	}
 	s.drainEnd = time.Now().Add(DrainMaxFactor * s.opts.DrainGrace)
 	var told []*serverConn

@@ -31,6 +31,8 @@ type serverConn struct {
 	room     chan struct{} // a finished goroutine call signals the read loop waiting on pending
 	draining atomic.Bool
 	closed   atomic.Bool
+	// authFails counts the calls TokenAuth refused in a row (MaxAuthFailures).
+	authFails atomic.Int32
 
 	// Read loop only (drainEnd, drainSeen: while draining, see keepDraining).
 	drainEnd  time.Time // set before draining is stored

@@ -78,6 +78,14 @@ type RPCConfig struct {
 	IdleTimeout      time.Duration // idle_timeout: a connection quiet this long is told to go away
 	MaxConns         int           // max_conns: open connections; more are closed at accept
 	MaxBufferedBytes int64         // max_buffered_bytes: partial request bytes over all connections
+
+	// Optional security (docs/SECURITY.md); paths are relative to the conf
+	// file's directory, "" = unset. The files are read at start (and so again
+	// on graceful restart): see Config.ServerTLS and Config.AuthTokens.
+	TLSCert       string // tls_cert: PEM certificate chain; with tls_key the server speaks only TLS
+	TLSKey        string // tls_key: PEM private key of tls_cert
+	TLSClientCA   string // tls_client_ca: PEM CA certificates; mutual TLS: clients must present a certificate they signed
+	AuthTokenFile string // auth_token_file: accepted tokens, one per line (# comments); calls without one are refused
 }
 
 // Addr is ip:port, ready for net.Listen.
@@ -302,7 +310,30 @@ func (r reader) rpcBounds(c *RPCConfig) error {
 	}
 	n, err := r.optInt(sec, "max_buffered_bytes", 64<<10, 1<<40)
 	c.MaxBufferedBytes = int64(n)
-	return err
+	if err != nil {
+		return err
+	}
+	return r.rpcSecurity(c)
+}
+
+// rpcSecurity reads [rpc_server]'s optional TLS and token file keys (file
+// paths, resolved next to the conf file; their content is read at start).
+func (r reader) rpcSecurity(c *RPCConfig) error {
+	const sec = "rpc_server"
+	path := func(key string) string {
+		v, _ := r.raw(sec, key)
+		return nextTo(r.path, v)
+	}
+	c.TLSCert, c.TLSKey, c.TLSClientCA, c.AuthTokenFile = path("tls_cert"), path("tls_key"), path("tls_client_ca"), path("auth_token_file")
+	switch {
+	case c.TLSCert != "" && c.TLSKey == "":
+		return r.errf(sec, "tls_key", "missing: tls_cert is set (want the path of its PEM private key)")
+	case c.TLSKey != "" && c.TLSCert == "":
+		return r.errf(sec, "tls_cert", "missing: tls_key is set (want the path of its PEM certificate)")
+	case c.TLSClientCA != "" && c.TLSCert == "":
+		return r.errf(sec, "tls_client_ca", "set without tls_cert and tls_key (mutual TLS needs the server's own certificate)")
+	}
+	return nil
 }
 
 // optInt reads an optional integer in lo..hi; 0 when absent or empty.

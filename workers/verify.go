@@ -32,6 +32,9 @@ func (c *Config) Verify() error {
 		r.QueueTimeout < 0 || r.WriteTimeout < 0 || r.MessageTimeout < 0 || r.IdleTimeout < 0 {
 		bad("RPC: a negative bound in %+v", r)
 	}
+	if (r.TLSCert == "") != (r.TLSKey == "") || r.TLSClientCA != "" && r.TLSCert == "" {
+		bad("RPC: TLSCert %q, TLSKey %q, TLSClientCA %q: a certificate needs its key, and TLSClientCA needs both", r.TLSCert, r.TLSKey, r.TLSClientCA)
+	}
 	if s := c.Self; s != nil {
 		if s.DispatchType != Simple && s.DispatchType != Custom {
 			bad("Self.DispatchType %q (allowed: %s | %s)", s.DispatchType, Simple, Custom)

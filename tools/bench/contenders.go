@@ -77,7 +77,9 @@ func serveSimpleChild(kind string) int {
 
 func plainIdle(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 5*time.Second) }
 
-func pickContenders(peers, models string, withRouter bool) ([]contender, error) {
+// pickContenders lists the contenders; withTLS adds "svrkit <model> TLS" for
+// each model (the same service with [rpc_server] tls_cert and tls_key).
+func pickContenders(peers, models string, withRouter, withTLS bool) ([]contender, error) {
 	var cs []contender
 	for _, p := range splitList(peers) {
 		switch p {
@@ -99,18 +101,29 @@ func pickContenders(peers, models string, withRouter bool) ([]contender, error) 
 		if m != workers.Thread && m != workers.Process {
 			return nil, fmt.Errorf("-models: unknown %q (allowed: thread, process)", m)
 		}
-		cs = append(cs, contender{name: "svrkit " + m, start: svrkitStarter(m), dial: dialSvrkit, idle: plainIdle})
+		cs = append(cs, contender{name: "svrkit " + m, start: svrkitStarter(m, nil), dial: dialSvrkit, idle: plainIdle})
+	}
+	if withTLS && len(ms) > 0 {
+		bc, err := newBenchCert()
+		if err != nil {
+			return nil, fmt.Errorf("-tls: %w", err)
+		}
+		for _, m := range ms {
+			cs = append(cs, contender{name: "svrkit " + m + " TLS", start: svrkitStarter(m, bc), dial: dialSvrkitTLS(bc)})
+		}
 	}
 	if withRouter && len(ms) > 0 {
 		cs = append(cs,
-			contender{name: "svrkit " + ms[0] + " +echo client", start: svrkitStarter(ms[0]), dial: dialGenerated, idle: nil},
-			contender{name: "svrkit " + ms[0] + " +echo client, registry", start: svrkitStarter(ms[0]), dial: dialGeneratedRegistry, idle: nil})
+			contender{name: "svrkit " + ms[0] + " +echo client", start: svrkitStarter(ms[0], nil), dial: dialGenerated, idle: nil},
+			contender{name: "svrkit " + ms[0] + " +echo client, registry", start: svrkitStarter(ms[0], nil), dial: dialGeneratedRegistry, idle: nil})
 	}
 	return cs, nil
 }
 
-func svrkitStarter(model string) func(ctx context.Context, e *env) (*server, error) {
-	return func(ctx context.Context, e *env) (*server, error) { return startSvrkit(ctx, e, model) }
+// svrkitStarter starts the svrkit echo service in model; over TLS with bc's
+// certificate when bc is not nil.
+func svrkitStarter(model string, bc *benchCert) func(ctx context.Context, e *env) (*server, error) {
+	return func(ctx context.Context, e *env) (*server, error) { return startSvrkit(ctx, e, model, bc) }
 }
 
 func splitList(s string) []string {

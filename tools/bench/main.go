@@ -54,11 +54,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	calls := fs.Int64("calls", 1_000_000, "calls (or notifications) per contender and mode")
-	mode := fs.String("mode", "all", "seq | notify | conc | idle | all (comma-separated list allowed)")
+	mode := fs.String("mode", "all", "seq | notify | conc | idle | setup | all (comma-separated list allowed; all = seq,notify,conc,idle)")
 	conc := fs.Int("conc", 64, "concurrent callers in conc mode")
 	conns := fs.Int("conns", 1, "connections shared by the callers in conc mode")
 	models := fs.String("models", "thread,process", "svrkit rpc worker models to run (thread, process)")
 	peers := fs.String("peers", "raw,grpc,netrpc", "peers to run beside svrkit (raw, grpc, netrpc; empty for none)")
+	withTLS := fs.Bool("tls", false, "also run each svrkit model over TLS ([rpc_server] tls_cert/tls_key, a throw-away certificate)")
 	withRouter := fs.Bool("router", true, "also run svrkit through the generated echo client (examples/echo/api/echo, router.Client underneath)")
 	quick := fs.Bool("quick", false, "short run: 50,000 calls, 2,000 idle connections (unless -calls / -idle say otherwise)")
 	idle := fs.Int("idle", 10_000, "idle connections in idle mode")
@@ -91,7 +92,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 2
 	}
-	cs, err := pickContenders(*peers, *models, *withRouter)
+	cs, err := pickContenders(*peers, *models, *withRouter, *withTLS)
 	if err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 2
@@ -219,10 +220,10 @@ func parseModes(s string) ([]string, error) {
 	var out []string
 	for _, m := range strings.Split(s, ",") {
 		switch m = strings.TrimSpace(m); m {
-		case "seq", "notify", "conc", "idle":
+		case "seq", "notify", "conc", "idle", "setup":
 			out = append(out, m)
 		default:
-			return nil, fmt.Errorf("-mode %q: allowed: seq, notify, conc, idle, all", m)
+			return nil, fmt.Errorf("-mode %q: allowed: seq, notify, conc, idle, setup, all", m)
 		}
 	}
 	return out, nil

@@ -100,6 +100,8 @@ func runOne(ctx context.Context, e *env, c contender, mode string, p params) (r 
 		r = runConc(ctx, e, c, srv, p, label)
 	case "idle":
 		r = runIdle(ctx, e, c, srv, p, label)
+	case "setup":
+		r = runSetup(ctx, e, c, srv, p, label)
 	}
 	r.mode, r.name = mode, c.name
 	if srv.pid != 0 && r.rss == 0 {
@@ -272,6 +274,39 @@ func runConc(ctx context.Context, e *env, c contender, srv *server, p params, la
 	}
 	r.n, r.lat = p.calls, h
 	r.note = fmt.Sprintf("%d callers over %d conn(s)", p.conc, p.conns)
+	return r
+}
+
+// runSetup measures connection set-up: dial (TCP, and TLS for a TLS
+// contender), one call, close; calls/100 times (at least 200), one after
+// another. The latency is of the whole set-up.
+func runSetup(ctx context.Context, e *env, c contender, srv *server, p params, label string) (r result) {
+	n := max(p.calls/100, 200)
+	h := new(hist)
+	pr := startProgress(e.progress, label, n)
+	defer pr.end()
+	m := startMeter(srv.pid)
+	start := time.Now()
+	for i := int64(0); i < n; i++ {
+		t := time.Now()
+		cn, err := c.dial(ctx, srv.addr, false)
+		if err != nil {
+			r.err = fmt.Errorf("dial %d: %w", i, err)
+			return r
+		}
+		err = cn.call(ctx)
+		cn.close()
+		if err != nil {
+			r.err = fmt.Errorf("call on connection %d: %w", i, err)
+			return r
+		}
+		h.record(time.Since(t))
+		pr.done.Store(i)
+	}
+	r.dur = time.Since(start)
+	m.stop(&r)
+	r.n, r.lat = n, h
+	r.note = "connections/s: dial, one call, close"
 	return r
 }
 

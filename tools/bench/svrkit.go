@@ -56,8 +56,9 @@ func echoApp() service.App {
 // svrkitLog is the log file of the echo service in model, as svrConf configures it.
 func svrkitLog(dir, model string) string { return filepath.Join(dir, "echo_"+model+".log") }
 
-// svrConf writes an echo_svr.conf for model into dir and returns its path.
-func svrConf(dir, model string, port, workerSum int) (string, error) {
+// svrConf writes an echo_svr.conf for model into dir and returns its path;
+// with bc, the certificate and key files too and the keys naming them.
+func svrConf(dir, model string, port, workerSum int, bc *benchCert) (string, error) {
 	path := filepath.Join(dir, "echo_svr_"+model+".conf")
 	conf := fmt.Sprintf(`[app]
 name = echo
@@ -71,6 +72,16 @@ port = %d
 worker_type = %s
 worker_sum = %d
 `, filepath.Join(dir, "echo_"+model+".pid"), svrkitLog(dir, model), port, model, workerSum)
+	if bc != nil {
+		cert, key := filepath.Join(dir, "bench.crt"), filepath.Join(dir, "bench.key")
+		if err := os.WriteFile(cert, bc.certPEM, 0o600); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(key, bc.keyPEM, 0o600); err != nil {
+			return "", err
+		}
+		conf += "tls_cert = " + cert + "\ntls_key = " + key + "\n"
+	}
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return "", fmt.Errorf("write %s: %w", path, err)
 	}
@@ -80,9 +91,9 @@ worker_sum = %d
 // startSvrkit starts the echo service in worker model ("thread" or
 // "process"): in this process via service.Start (thread model, when inproc),
 // otherwise as a real echo_svr child (this binary running service.Main).
-func startSvrkit(ctx context.Context, e *env, model string) (*server, error) {
+func startSvrkit(ctx context.Context, e *env, model string, bc *benchCert) (*server, error) {
 	if e.inproc && model == workers.Thread {
-		path, err := svrConf(e.dir, model, 0, e.workerSum)
+		path, err := svrConf(e.dir, model, 0, e.workerSum, bc)
 		if err != nil {
 			return nil, err
 		}
@@ -109,7 +120,7 @@ func startSvrkit(ctx context.Context, e *env, model string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	path, err := svrConf(e.dir, model, port, e.workerSum)
+	path, err := svrConf(e.dir, model, port, e.workerSum, bc)
 	if err != nil {
 		return nil, err
 	}
