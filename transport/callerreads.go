@@ -266,7 +266,7 @@ func (t *callerReads) read(ctx context.Context, cl *call) error {
 func (t *callerReads) releaseLocked() {
 	t.reader, t.readerDone = nil, nil
 	t.setStateLocked(turnFree)
-	if len(t.c.pending) > 0 && t.c.err == nil {
+	if t.c.awaitingLocked() && t.c.err == nil {
 		select {
 		case t.wake <- struct{}{}:
 		default:
@@ -313,7 +313,7 @@ func (t *callerReads) run(stop <-chan struct{}) {
 			return
 		}
 		switch {
-		case t.state == turnFree && (woken && len(c.pending) > 0 || t.takes == seen): // watch
+		case t.state == turnFree && (woken && c.awaitingLocked() || t.takes == seen): // watch
 			t.setStateLocked(turnWatcher)
 		default:
 			if t.takes != seen {

@@ -32,7 +32,7 @@ var turnEdges = map[string]bool{"free>caller": true, "caller>free": true, "free>
 
 func newTurnHarness(t *testing.T) *turnHarness {
 	cli, srv := net.Pipe()
-	h := &turnHarness{t: t, c: NewClient(cli, ClientOptions{}), srv: srv, dec: codec.NewDecoder(srv, codec.Limits{}),
+	h := &turnHarness{t: t, c: NewClient(cli, ClientOptions{Plain: true}), srv: srv, dec: codec.NewDecoder(srv, codec.Limits{}),
 		moved: make(chan string, 1000), seen: map[string]bool{}}
 	h.cr = h.c.rd.(*callerReads)
 	h.c.mu.Lock()

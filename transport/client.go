@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/svrkit/svrkit/codec"
@@ -29,6 +30,14 @@ type ClientOptions struct {
 	// handshake bounded by DialTimeout and Dial's ctx; an empty ServerName is
 	// taken from the address's host. nil means plaintext.
 	TLS *tls.Config
+
+	// Plain, when set, never asks the server for the per-call context
+	// extension (no HelloMethod request): every request is plain
+	// msgpack-rpc, and deadlines and metadata stay local. The zero value
+	// asks, which a plain server answers with an error (it then gets plain
+	// requests only); set Plain for a server that cannot take an unknown
+	// method.
+	Plain bool
 }
 
 // Client is one multiplexed msgpack-rpc connection: any number of goroutines
@@ -52,6 +61,10 @@ type Client struct {
 	nextID   uint32
 	err      error // why the client stopped (ErrClosed or a broken connection)
 	draining bool  // the server sent GoAwayMethod: no new calls
+
+	hello     atomic.Uint32 // helloWaiting, helloExt or helloPlain (clientext.go)
+	helloOpen bool          // the hello's answer is awaited (guarded by mu)
+	helloDone chan struct{} // closed once the hello is settled
 
 	stop chan struct{} // closed by fail: stops the background goroutines
 	done chan struct{} // closed by fail: the connection is gone
@@ -85,6 +98,7 @@ type call struct {
 	reply   any
 	err     error
 	ch      chan uint8
+	ext     bool // sent extended: a DeadlineMessage/CanceledMessage answer is a ctx error
 	waiting bool // callerReads: its goroutine waits for a signal (guarded by c.mu)
 }
 
@@ -124,13 +138,15 @@ func NewClient(conn io.ReadWriteCloser, opts ClientOptions) *Client {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Client{
-		conn:    conn,
-		addr:    remoteAddr(conn),
-		log:     log,
-		dec:     codec.NewDecoder(conn, opts.Limits),
-		pending: make(map[uint32]*call),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+		conn:      conn,
+		addr:      remoteAddr(conn),
+		log:       log,
+		dec:       codec.NewDecoder(conn, opts.Limits),
+		pending:   make(map[uint32]*call),
+		nextID:    helloID + 1,
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+		helloDone: make(chan struct{}),
 	}
 	if dc, ok := conn.(readDeadliner); ok {
 		c.rd = newCallerReads(c, dc)
@@ -140,6 +156,12 @@ func NewClient(conn io.ReadWriteCloser, opts ClientOptions) *Client {
 	c.w.conn = conn
 	c.w.kick = make(chan struct{}, 1)
 	c.w.onErr = func(err error) { c.fail(fmt.Errorf("%w: write to %s: %w", ErrBroken, c.addr, err)) }
+	if opts.Plain {
+		c.hello.Store(helloPlain)
+		close(c.helloDone)
+	} else {
+		c.sendHello()
+	}
 	c.bg.Add(2)
 	go func() {
 		defer c.bg.Done()
@@ -193,6 +215,12 @@ func (c *Client) Pending() int {
 // server answered with an error, ctx's error (wrapped) when ctx ended first,
 // an error wrapping ErrBroken or ErrClosed when the connection went away, and
 // an error wrapping ErrNotSent when the request certainly never left.
+//
+// ctx's deadline and outgoing metadata (WithMetadata) travel with the call
+// to a server that speaks the per-call context extension (docs/WIRE.md),
+// which then also learns when ctx ends before the reply. Its answer that the
+// deadline passed or the call was cancelled is a *ServerError that also
+// satisfies errors.Is(err, context.DeadlineExceeded) or context.Canceled.
 func (c *Client) Call(ctx context.Context, method string, reply any, args ...any) error {
 	return c.call(ctx, method, reply, nil, args)
 }
@@ -209,8 +237,16 @@ func (c *Client) call(ctx context.Context, method string, reply any, args Args, 
 	if err := ctx.Err(); err != nil {
 		return notSent(method, err)
 	}
+	var x codec.CallExt
+	ext := false
+	if c.hello.Load() != helloPlain {
+		var err error
+		if ext, err = c.callExt(ctx, &x); err != nil {
+			return notSent(method, err)
+		}
+	}
 	cl := callPool.Get().(*call)
-	cl.method, cl.reply = method, reply
+	cl.method, cl.reply, cl.ext = method, reply, ext
 	c.mu.Lock()
 	if c.err != nil || c.draining {
 		err := c.stoppedErrLocked()
@@ -220,7 +256,7 @@ func (c *Client) call(ctx context.Context, method string, reply any, args Args, 
 	}
 	id := c.nextID
 	for {
-		if _, used := c.pending[id]; !used {
+		if _, used := c.pending[id]; !used && (id != helloID || !c.helloOpen) {
 			break
 		}
 		id++
@@ -239,7 +275,11 @@ func (c *Client) call(ctx context.Context, method string, reply any, args Args, 
 	}
 	n := len(c.w.buf)
 	var err error
-	c.w.buf, err = appendRequest(c.w.buf, id, method, args, list)
+	if ext {
+		c.w.buf, err = appendRequestExt(c.w.buf, id, method, args, list, &x)
+	} else {
+		c.w.buf, err = appendRequest(c.w.buf, id, method, args, list)
+	}
 	if err != nil {
 		c.w.buf = c.w.buf[:n]
 		c.w.mu.Unlock()
@@ -251,9 +291,17 @@ func (c *Client) call(ctx context.Context, method string, reply any, args Args, 
 	}
 
 	if err = c.rd.wait(ctx, cl); err != nil {
+		if ext {
+			c.sendCancel(id)
+		}
 		err = callErr(method, err)
-	} else {
-		err = cl.err
+	} else if err = cl.err; ext && errors.Is(err, context.DeadlineExceeded) {
+		// The server's deadline (arrival + the time left when sent) ends
+		// no earlier than ctx's: wait for ctx to end too, so that a caller
+		// looking at ctx.Err() sees the same as errors.Is does.
+		if _, ok := ctx.Deadline(); ok {
+			<-ctx.Done()
+		}
 	}
 	c.putCall(cl)
 	return err
@@ -289,12 +337,13 @@ func (c *Client) withdrawLocked(cl *call) (ok, drained bool) {
 }
 
 func (c *Client) putCall(cl *call) {
-	cl.method, cl.reply, cl.err, cl.waiting = "", nil, nil, false
+	cl.method, cl.reply, cl.err, cl.waiting, cl.ext = "", nil, nil, false, false
 	callPool.Put(cl)
 }
 
 // Notify sends method(args...) without waiting for (or getting) a response.
-// It returns once the notification is queued; writes are batched.
+// It returns once the notification is queued; writes are batched. ctx's
+// deadline and outgoing metadata travel with it as with Call.
 func (c *Client) Notify(ctx context.Context, method string, args ...any) error {
 	return c.notify(ctx, method, nil, args)
 }
@@ -308,6 +357,14 @@ func (c *Client) notify(ctx context.Context, method string, args Args, list []an
 	if err := ctx.Err(); err != nil {
 		return notSent(method, err)
 	}
+	var x codec.CallExt
+	ext := false
+	if c.hello.Load() != helloPlain {
+		var err error
+		if ext, err = c.callExt(ctx, &x); err != nil {
+			return notSent(method, err)
+		}
+	}
 	c.mu.Lock()
 	if c.draining && c.err == nil {
 		err := c.stoppedErrLocked()
@@ -320,7 +377,11 @@ func (c *Client) notify(ctx context.Context, method string, args Args, list []an
 	}
 	n := len(c.w.buf)
 	var err error
-	c.w.buf, err = appendNotification(c.w.buf, method, args, list)
+	if ext {
+		c.w.buf, err = appendNotificationExt(c.w.buf, method, args, list, &x)
+	} else {
+		c.w.buf, err = appendNotification(c.w.buf, method, args, list)
+	}
 	if err != nil {
 		c.w.buf = c.w.buf[:n]
 		c.w.mu.Unlock()
@@ -385,6 +446,7 @@ func (c *Client) fail(err error) {
 		return
 	}
 	c.err = err
+	c.endHelloLocked(helloPlain)
 	pending := c.pending
 	c.pending = make(map[uint32]*call)
 	c.rd.failedLocked()
@@ -440,6 +502,9 @@ func (c *Client) take(m *codec.Message) *call {
 	if x != nil {
 		delete(c.pending, m.ID)
 		drained = c.drainedLocked()
+	} else if m.ID == helloID && c.helloOpen {
+		c.helloAnsweredLocked(m)
+		drained = c.drainedLocked()
 	}
 	c.mu.Unlock()
 	if drained {
@@ -463,7 +528,7 @@ func (c *Client) goAway() {
 
 // drainedLocked tells whether a draining client has no pending call left.
 func (c *Client) drainedLocked() bool {
-	return c.draining && c.err == nil && len(c.pending) == 0
+	return c.draining && c.err == nil && !c.awaitingLocked()
 }
 
 // stopDrained stops a drained client: queued notifications are written first
@@ -491,7 +556,11 @@ func (c *Client) stoppedErrLocked() error {
 // complete decodes a response into its call.
 func (c *Client) complete(x *call, m *codec.Message) {
 	if len(m.Error) != 1 || m.Error[0] != 0xc0 {
-		x.err = &ServerError{Method: x.method, Message: errorText(m.Error)}
+		se := &ServerError{Method: x.method, Message: errorText(m.Error)}
+		if x.ext {
+			se.ctxErr = ctxErrOf(se.Message)
+		}
+		x.err = se
 	} else if x.reply != nil {
 		if err := codec.Decode(m.Result, x.reply); err != nil {
 			x.err = fmt.Errorf("transport: %s: decode result: %w", x.method, err)

@@ -41,11 +41,19 @@ var (
 )
 
 // ServerError is the error field of a response: the server ran (or refused)
-// the call and said why.
+// the call and said why. The answer to a call sent with the per-call context
+// (docs/WIRE.md) that says its deadline passed or it was cancelled
+// (DeadlineMessage, CanceledMessage) also satisfies
+// errors.Is(err, context.DeadlineExceeded) or errors.Is(err, context.Canceled).
 type ServerError struct {
 	Method  string
 	Message string
+	ctxErr  error // see Unwrap
 }
+
+// Unwrap returns context.DeadlineExceeded or context.Canceled for an
+// extended call's deadline or cancel answer, and nil otherwise.
+func (e *ServerError) Unwrap() error { return e.ctxErr }
 
 func (e *ServerError) Error() string {
 	return fmt.Sprintf("transport: %s: server error: %s", e.Method, e.Message)

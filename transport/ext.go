@@ -159,6 +159,23 @@ func (c *serverConn) ended(j *job, when string) {
 	}
 }
 
+// ctxEnded is the answer to the extended call j whose handler returned err:
+// when err is (or wraps) the error with which the call's own ctx ended (its
+// deadline passed, or its caller cancelled it), the answer starts with
+// DeadlineMessage or CanceledMessage ("deadline exceeded: <method>: <err>"),
+// so that the caller can tell; otherwise err.
+func (c *serverConn) ctxEnded(j *job, err error) error {
+	cerr := j.cx.Err()
+	if cerr == nil || c.hctx.Err() != nil || !errors.Is(err, cerr) {
+		return err
+	}
+	prefix := CanceledMessage
+	if cerr == context.DeadlineExceeded {
+		prefix = DeadlineMessage
+	}
+	return fmt.Errorf("%s: %s: %w", prefix, j.method, err)
+}
+
 // expired answers j DeadlineMessage without running it.
 func (c *serverConn) expired(j *job, when string) {
 	c.s.expired.Add(1)

@@ -244,10 +244,11 @@ func TestDeadlineInHandlerCtx(t *testing.T) {
 	if res, _ = r.result.(map[string]any); r.err != "" || res["deadline"] != "none" {
 		t.Fatalf("empty ext: %+v", r)
 	}
-	// The deadline ends a handler blocked on ctx; it answers with ctx's error.
+	// The deadline ends a handler blocked on ctx; it returns ctx's error,
+	// which the server answers as DeadlineMessage so the caller can tell.
 	e.send(req(t, 4, "wait", ext(200*time.Millisecond, nil), "w"))
 	switch r := e.await(4); {
-	case r.err == "context deadline exceeded":
+	case r.err == DeadlineMessage+": wait: context deadline exceeded":
 		<-cs.started
 	case strings.HasPrefix(r.err, DeadlineMessage+": wait not run"):
 		t.Log("the handler did not start within 200ms: its ctx's end is not exercised")
@@ -335,7 +336,7 @@ func TestCancel(t *testing.T) {
 		t.Fatalf("cancelled while queued: %+v", r)
 	}
 	e.send(note(t, CancelMethod, nil, int64(1)))
-	if r := e.await(1); r.err != "context canceled" {
+	if r := e.await(1); r.err != CanceledMessage+": wait: context canceled" {
 		t.Fatalf("cancelled handler: %+v", r)
 	}
 	e.echoes(4)

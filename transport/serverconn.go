@@ -367,6 +367,9 @@ func (j *job) run() {
 	// not read its responses holds only its own connection's slots.
 	c.s.inflight.Add(-1)
 	<-c.s.sem
+	if err != nil && j.cx != nil {
+		err = c.ctxEnded(j, err)
+	}
 	if j.kind == codec.Request {
 		c.respond(j.id, j.method, res, err)
 	} else if err != nil {

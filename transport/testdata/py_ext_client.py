@@ -58,7 +58,7 @@ def main():
     send([0, 5, "wait", ["py"], {}])
     send([2, "$svrkit.cancel", [5]])
     err, _ = reply(5)
-    if err != "context canceled" and not err.startswith("canceled: wait not run"):
+    if err != "canceled: wait: context canceled" and not err.startswith("canceled: wait not run"):
         raise SystemExit("cancel: %r" % err)
 
     send([0, 6, "echo", ["plain"]])
