@@ -49,6 +49,9 @@ type Options struct {
 
 	// Transport configures the connections.
 	Transport transport.ClientOptions
+	// Middleware wraps every call and notification, [0] outermost (see
+	// Middleware); nil means none, at no cost.
+	Middleware []Middleware
 	// Logger receives ejections and readmissions; nil discards them.
 	Logger *slog.Logger
 
@@ -95,9 +98,9 @@ type Client struct {
 	deadlines sharedDeadline // attempt contexts shared between calls (attemptCtx)
 	scratch   sync.Pool      // *scratch, reused by every call
 
-	// token is [server] auth_token_file's token, sent as transport.AuthMetadataKey
-	// metadata with every call ("" = none).
-	token string
+	// mw is Options.Middleware's chain, with the [server] auth_token_file
+	// token's (transport.AuthMetadataKey metadata); nil when empty.
+	mw Invoker
 
 	closed atomic.Bool
 	wake   chan struct{}
@@ -164,7 +167,7 @@ func New(cfg *Config, opts Options) (*Client, error) {
 	c := &Client{cfg: *cfg, opts: opts, log: opts.Logger, probe: opts.probe, wake: make(chan struct{}, 1),
 		eps: make(map[string]*endpoint), retired: make(map[string]*retiredEndpoint)}
 	c.cfg.Servers = nil
-	c.token = token
+	c.mw = c.chainInvoker(opts.Middleware, token)
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -244,12 +247,18 @@ func (c *Client) Notify(ctx context.Context, method string, args []any, opt Call
 // call and notify are the one path of every call and notification.
 func (c *Client) call(ctx context.Context, method string, reply any, args transport.Args, opt CallOptions) error {
 	opt = keyOf(ctx, opt)
+	if c.mw != nil {
+		return c.mw(context.WithValue(ctx, callKey{}, &callInfo{opt: opt}), method, args, reply)
+	}
 	r := request{method: method, reply: reply, args: args}
 	return c.do(ctx, &r, opt, opt.Idempotent)
 }
 
 func (c *Client) notify(ctx context.Context, method string, args transport.Args, opt CallOptions) error {
 	opt = keyOf(ctx, opt)
+	if c.mw != nil {
+		return c.mw(context.WithValue(ctx, callKey{}, &callInfo{opt: opt, notify: true}), method, args, nil)
+	}
 	r := request{method: method, args: args, notify: true}
 	return c.do(ctx, &r, opt, opt.RetryNotify || opt.Idempotent)
 }

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/svrkit/svrkit/internal/wirectx"
 )
 
 // attemptCtx is the context of one attempt: ctx bounded by CallTimeout.
@@ -24,6 +26,9 @@ import (
 //     signal.NotifyContext's) until a newer shared deadline replaces it.
 //     Sharing one deadline also lets the transport keep its read deadline
 //     instead of moving it per call.
+//
+// The attempt context says (internal/wirectx) that the deadline and metadata
+// sent to the server are ctx's, not the router's CallTimeout.
 //
 // The caller releases shared, when not nil, once the attempt is over.
 func (c *Client) attemptCtx(ctx context.Context) (actx context.Context, shared *derived) {
@@ -82,11 +87,11 @@ func (s *sharedDeadline) derive(ctx, shared context.Context) (context.Context, *
 		d.release()
 	}
 	a, cancel := context.WithDeadline(ctx, dl)
-	d := &derived{parent: ctx, ptype: t, deadline: dl, ctx: a, cancel: cancel}
+	d := &derived{parent: ctx, ptype: t, deadline: dl, ctx: wireFrom(a, ctx), cancel: cancel}
 	d.refs.Store(1)
 	if !t.Comparable() {
 		d.replaced.Store(true) // never shared: cancelled on release
-		return a, d
+		return d.ctx, d
 	}
 	if old := s.last.Swap(d); old != nil {
 		old.replaced.Store(true)
@@ -94,7 +99,7 @@ func (s *sharedDeadline) derive(ctx, shared context.Context) (context.Context, *
 			old.cancel()
 		}
 	}
-	return a, d
+	return d.ctx, d
 }
 
 // close releases the last derived context, once no attempt uses it, and
@@ -135,10 +140,17 @@ func (s *sharedDeadline) get(d time.Duration) context.Context {
 	dl := time.Now().Add(d)
 	// Its timer releases it at dl.
 	ctx, cancel := context.WithDeadline(context.Background(), dl)
-	dc := &deadlineCtx{ctx: ctx, deadline: dl, cancel: cancel}
+	dc := &deadlineCtx{ctx: wireFrom(ctx, context.Background()), deadline: dl, cancel: cancel}
 	dc.expire = time.AfterFunc(d/16, func() { dc.stale.Store(true) })
 	s.cur.Store(dc)
-	return ctx
+	return dc.ctx
+}
+
+// wireFrom is attempt, whose deadline is the router's own (CallTimeout),
+// telling the transport to send the deadline and metadata of caller instead
+// (internal/wirectx).
+func wireFrom(attempt, caller context.Context) context.Context {
+	return context.WithValue(attempt, wirectx.Key{}, caller)
 }
 
 // valuesCtx is a shared deadline context carrying the values of the
@@ -149,6 +161,9 @@ type valuesCtx struct {
 }
 
 func (v *valuesCtx) Value(key any) any {
+	if _, ok := key.(wirectx.Key); ok {
+		return v.values
+	}
 	if x := v.values.Value(key); x != nil {
 		return x
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/svrkit/svrkit/internal/wirectx"
 )
 
 func TestAttemptCtx(t *testing.T) {
@@ -90,4 +92,28 @@ func TestAttemptCtx(t *testing.T) {
 		t.Error("cancelled context handed out again")
 	}
 	r3.release()
+}
+
+// TestAttemptCtxWire: every attempt context tells the transport to send
+// the caller's deadline and metadata, never the router's CallTimeout.
+func TestAttemptCtxWire(t *testing.T) {
+	c := &Client{opts: Options{CallTimeout: time.Hour}}
+	defer c.deadlines.close()
+	long, cl := context.WithTimeout(context.Background(), 2*time.Hour)
+	defer cl()
+	short, cs := context.WithTimeout(context.Background(), time.Minute)
+	defer cs()
+	for _, caller := range []context.Context{context.Background(), WithKey(context.Background(), "k"), long, short} {
+		a, rel := c.attemptCtx(caller)
+		wire := a
+		if w, ok := a.Value(wirectx.Key{}).(context.Context); ok {
+			wire = w
+		}
+		if wire != caller {
+			t.Errorf("attempt context of %v sends another context's deadline", caller)
+		}
+		if rel != nil {
+			rel.release()
+		}
+	}
 }

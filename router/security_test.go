@@ -14,8 +14,9 @@ import (
 	"github.com/svrkit/svrkit/transport"
 )
 
-// startTLSServer serves "whoami" over mutual TLS: the server's certificate
-// from ca, clients' certificates must chain to ca too.
+// startTLSServer serves "whoami" over mutual TLS to callers with the token
+// "tok": the server's certificate from ca, clients' certificates must chain
+// to ca too.
 func startTLSServer(t *testing.T, ca *testcert.CA) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -23,7 +24,8 @@ func startTLSServer(t *testing.T, ca *testcert.CA) string {
 		t.Fatal(err)
 	}
 	srv := transport.NewServer(transport.ServerOptions{TLS: &tls.Config{Certificates: []tls.Certificate{ca.Server(t).TLS},
-		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: ca.Pool()}})
+		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: ca.Pool()},
+		Middleware: []transport.Middleware{transport.TokenAuth([]string{"tok"})}})
 	srv.Register("whoami", func(ctx context.Context, params []byte) (any, error) { return "tls", nil })
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
@@ -59,12 +61,9 @@ func TestClientTLSFromConf(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if c.token != "tok" {
-		t.Fatalf("token %q", c.token)
-	}
 	var who string
 	if err := c.Call(context.Background(), "whoami", &who, nil, CallOptions{}); err != nil || who != "tls" {
-		t.Fatalf("whoami over mTLS: %q %v", who, err)
+		t.Fatalf("whoami over mTLS with the token: %q %v", who, err)
 	}
 
 	// Without the client certificate the server refuses the handshake.

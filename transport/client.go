@@ -65,6 +65,7 @@ type Client struct {
 	hello     atomic.Uint32 // helloWaiting, helloExt or helloPlain (clientext.go)
 	helloOpen bool          // the hello's answer is awaited (guarded by mu)
 	helloDone chan struct{} // closed once the hello is settled
+	helloWait *time.Timer   // settles an unanswered hello as plain after DialTimeout
 
 	stop chan struct{} // closed by fail: stops the background goroutines
 	done chan struct{} // closed by fail: the connection is gone
@@ -160,7 +161,11 @@ func NewClient(conn io.ReadWriteCloser, opts ClientOptions) *Client {
 		c.hello.Store(helloPlain)
 		close(c.helloDone)
 	} else {
-		c.sendHello()
+		wait := opts.DialTimeout
+		if wait <= 0 {
+			wait = DefaultDialTimeout
+		}
+		c.sendHello(wait)
 	}
 	c.bg.Add(2)
 	go func() {

@@ -12,12 +12,14 @@ import (
 // The client side of the per-call context extension (docs/WIRE.md,
 // "Per-call context"). A Client sends HelloMethod as its first request,
 // without waiting for the answer: calls go on plain meanwhile. Once the
-// server answered it, a call whose ctx has a deadline or outgoing metadata
-// is sent extended, and cancelled on the server (CancelMethod) when its ctx
-// ends before the reply. A call with neither is sent plain, byte for byte as
-// to a plain server. A call that needs the extension and is made before the
+// server answered it, a call whose ctx has a deadline or outgoing metadata,
+// or can be cancelled, is sent extended, and cancelled on the server
+// (CancelMethod) when its ctx ends before the reply. A call with none of
+// these (context.Background) is sent plain, byte for byte as to a plain
+// server. A call that needs the extension and is made before the
 // hello's answer waits for it (within its ctx); a server that answers the
-// hello with an error is plain, and gets plain requests only.
+// hello with an error, or not within the dial timeout, is plain, and gets
+// plain requests only.
 
 // Hello states (Client.hello).
 const (
@@ -38,8 +40,16 @@ func appendHello(b []byte) []byte {
 
 // sendHello queues the hello; the writer's background flusher sends it (a
 // synchronous pipe such as net.Pipe would block NewClient otherwise).
-func (c *Client) sendHello() {
+func (c *Client) sendHello(wait time.Duration) {
 	c.helloOpen = true
+	c.helloWait = time.AfterFunc(wait, func() {
+		c.mu.Lock()
+		if c.helloOpen {
+			c.log.Warn("transport: no answer to the per-call context hello: plain msgpack-rpc", "remote", c.addr, "after", wait)
+		}
+		c.endHelloLocked(helloPlain)
+		c.mu.Unlock()
+	})
 	c.w.buf = appendHello(c.w.buf)
 	c.w.busy = true
 	c.w.kick <- struct{}{}
@@ -71,6 +81,7 @@ func (c *Client) endHelloLocked(st uint32) {
 		return
 	}
 	c.helloOpen = false
+	c.helloWait.Stop()
 	c.hello.Store(st)
 	close(c.helloDone)
 }
@@ -91,8 +102,8 @@ func (c *Client) callExt(ctx context.Context, x *codec.CallExt) (bool, error) {
 	}
 	dl, hasDL := wire.Deadline()
 	md := OutgoingMetadata(wire)
-	if !hasDL && md == nil {
-		return false, nil
+	if !hasDL && md == nil && wire.Done() == nil {
+		return false, nil // nothing to carry, and the call cannot be cancelled
 	}
 	if err := checkOutgoing(md); err != nil {
 		return false, err

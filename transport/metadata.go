@@ -49,8 +49,12 @@ type outgoingKey struct{}
 // must not start with MetadataPrefix: a call whose metadata breaks a rule
 // fails before it is sent. A handler's incoming metadata (MetadataFrom) is
 // not sent on its onward calls unless it passes it on with WithMetadata.
+// md may be kept as is: do not modify it afterwards.
 func WithMetadata(ctx context.Context, md Metadata) context.Context {
 	old := OutgoingMetadata(ctx)
+	if old == nil {
+		return context.WithValue(ctx, outgoingKey{}, md) // md is not copied: do not modify it
+	}
 	all := make(Metadata, len(old)+len(md))
 	for k, v := range old {
 		all[k] = v

@@ -21,15 +21,16 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // testServer runs a Server with the test handlers on a loopback listener.
 type testServer struct {
 	*Server
-	addr     string
-	served   chan error
-	dial     func() (io.ReadWriteCloser, error) // a new connection to the server
-	notes    atomic.Int64
-	release  chan struct{}    // closed to let "block" handlers return
-	blocked  chan struct{}    // one token per "block" handler started
-	sleeping chan struct{}    // one token per "sleep" handler started
-	gates    [3]chan struct{} // "gate" i returns i once gates[i] is closed
-	gated    chan struct{}    // one token per "gate" handler started
+	addr      string
+	served    chan error
+	dial      func() (io.ReadWriteCloser, error) // a new connection to the server
+	notes     atomic.Int64
+	release   chan struct{}    // closed to let "block" handlers return
+	blocked   chan struct{}    // one token per "block" handler started
+	sleeping  chan struct{}    // one token per "sleep" handler started
+	gates     [3]chan struct{} // "gate" i returns i once gates[i] is closed
+	gated     chan struct{}    // one token per "gate" handler started
+	unblocked chan error       // "block": the error of each handler its ctx ended
 }
 
 // startServer starts the test server; more register extra handlers before it serves.
@@ -47,7 +48,7 @@ func startServerOn(t testing.TB, opts ServerOptions, ln net.Listener, dial func(
 	t.Helper()
 	ts := &testServer{Server: NewServer(opts), addr: ln.Addr().String(), dial: dial, served: make(chan error, 1),
 		release: make(chan struct{}), blocked: make(chan struct{}, 1000), sleeping: make(chan struct{}, 1000),
-		gated: make(chan struct{}, 1000)}
+		gated: make(chan struct{}, 1000), unblocked: make(chan error, 1000)}
 	for i := range ts.gates {
 		ts.gates[i] = make(chan struct{})
 	}
@@ -97,8 +98,16 @@ func startServerOn(t testing.TB, opts ServerOptions, ln net.Listener, dial func(
 		case <-ts.release:
 			return "released", nil
 		case <-ctx.Done():
+			ts.unblocked <- ctx.Err()
 			return nil, ctx.Err()
 		}
+	})
+	ts.Register("callctx", func(ctx context.Context, params []byte) (any, error) {
+		res := map[string]any{"md": map[string]string(MetadataFrom(ctx))}
+		if dl, ok := ctx.Deadline(); ok {
+			res["left_ms"] = time.Until(dl).Milliseconds()
+		}
+		return res, nil
 	})
 	ts.Register("note", func(ctx context.Context, params []byte) (any, error) {
 		ts.notes.Add(1)
