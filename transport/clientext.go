@@ -93,16 +93,17 @@ func (c *Client) awaitingLocked() bool { return len(c.pending) > 0 || c.helloOpe
 // callExt decides whether a call made with ctx is sent extended, and fills
 // x for it: the caller's remaining time and metadata (of ctx, or of the
 // context it names under wirectx.Key). It waits for the hello's answer when
-// the call needs it. An error means the call cannot be sent. Only called
+// the call needs it; cancellable says a call (not a notification) goes
+// extended for a ctx that can be cancelled alone. An error means the call cannot be sent. Only called
 // while the hello is not known to have failed.
-func (c *Client) callExt(ctx context.Context, x *codec.CallExt) (bool, error) {
+func (c *Client) callExt(ctx context.Context, x *codec.CallExt, cancellable bool) (bool, error) {
 	wire := ctx
 	if w, ok := ctx.Value(wirectx.Key{}).(context.Context); ok {
 		wire = w
 	}
 	dl, hasDL := wire.Deadline()
 	md := OutgoingMetadata(wire)
-	if !hasDL && md == nil && wire.Done() == nil {
+	if !hasDL && md == nil && (!cancellable || wire.Done() == nil) {
 		return false, nil // nothing to carry, and the call cannot be cancelled
 	}
 	if err := checkOutgoing(md); err != nil {
