@@ -246,7 +246,7 @@ func (c *Client) call(ctx context.Context, method string, reply any, args Args, 
 	ext := false
 	if c.hello.Load() != helloPlain {
 		var err error
-		if ext, err = c.callExt(ctx, &x, true); err != nil {
+		if ext, err = c.callExt(ctx, &x); err != nil {
 			return notSent(method, err)
 		}
 	}
@@ -366,7 +366,7 @@ func (c *Client) notify(ctx context.Context, method string, args Args, list []an
 	ext := false
 	if c.hello.Load() != helloPlain {
 		var err error
-		if ext, err = c.callExt(ctx, &x, false); err != nil {
+		if ext, err = c.callExt(ctx, &x); err != nil {
 			return notSent(method, err)
 		}
 	}

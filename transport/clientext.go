@@ -12,11 +12,12 @@ import (
 // The client side of the per-call context extension (docs/WIRE.md,
 // "Per-call context"). A Client sends HelloMethod as its first request,
 // without waiting for the answer: calls go on plain meanwhile. Once the
-// server answered it, a call whose ctx has a deadline or outgoing metadata,
-// or can be cancelled, is sent extended, and cancelled on the server
-// (CancelMethod) when its ctx ends before the reply. A call with none of
-// these (context.Background) is sent plain, byte for byte as to a plain
-// server. A call that needs the extension and is made before the
+// server answered it, a call whose ctx has a deadline or outgoing metadata
+// is sent extended, and cancelled on the server (CancelMethod) when its ctx
+// ends before the reply. A call with neither is sent plain, byte for byte
+// as to a plain server, and its ctx's end is not sent: a ctx that can only
+// be cancelled (no deadline) costs the server a context per call for
+// nothing in the common case, so cancellation travels with deadlines. A call that needs the extension and is made before the
 // hello's answer waits for it (within its ctx); a server that answers the
 // hello with an error, or not within the dial timeout, is plain, and gets
 // plain requests only.
@@ -93,18 +94,17 @@ func (c *Client) awaitingLocked() bool { return len(c.pending) > 0 || c.helloOpe
 // callExt decides whether a call made with ctx is sent extended, and fills
 // x for it: the caller's remaining time and metadata (of ctx, or of the
 // context it names under wirectx.Key). It waits for the hello's answer when
-// the call needs it; cancellable says a call (not a notification) goes
-// extended for a ctx that can be cancelled alone. An error means the call cannot be sent. Only called
+// the call needs it. An error means the call cannot be sent. Only called
 // while the hello is not known to have failed.
-func (c *Client) callExt(ctx context.Context, x *codec.CallExt, cancellable bool) (bool, error) {
+func (c *Client) callExt(ctx context.Context, x *codec.CallExt) (bool, error) {
 	wire := ctx
 	if w, ok := ctx.Value(wirectx.Key{}).(context.Context); ok {
 		wire = w
 	}
 	dl, hasDL := wire.Deadline()
 	md := OutgoingMetadata(wire)
-	if !hasDL && md == nil && (!cancellable || wire.Done() == nil) {
-		return false, nil // nothing to carry, and the call cannot be cancelled
+	if !hasDL && md == nil {
+		return false, nil // nothing to carry
 	}
 	if err := checkOutgoing(md); err != nil {
 		return false, err

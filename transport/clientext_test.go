@@ -40,8 +40,9 @@ func TestClientCallContext(t *testing.T) {
 			t.Fatalf("deadline and metadata: %+v (left %v)", got, got.LeftMS)
 		}
 
-		// Cancelling the caller's ctx cancels the handler's.
-		cctx, ccancel := context.WithCancel(context.Background())
+		// Cancelling the caller's ctx cancels the handler's (a ctx with a
+		// deadline: one that can only be cancelled is sent plain).
+		cctx, ccancel := context.WithTimeout(context.Background(), time.Hour)
 		done := make(chan error, 1)
 		go func() { done <- c.Call(cctx, "block", nil) }()
 		<-ts.blocked
