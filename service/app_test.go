@@ -92,6 +92,13 @@ func testApp(dir string) App {
 				return os.Getpid(), nil
 			})
 			s.Register("callctx", callCtxHandler)
+			s.Register("waitctx", func(ctx context.Context, params []byte) (any, error) {
+				// Blocks until its ctx ends and records why, in waitctx-ended.
+				_ = os.WriteFile(filepath.Join(dir, "waitctx-started"), nil, 0o644)
+				<-ctx.Done()
+				_ = os.WriteFile(filepath.Join(dir, "waitctx-ended"), []byte(ctx.Err().Error()), 0o644)
+				return nil, ctx.Err()
+			})
 			return nil
 		},
 		Self: map[string]workers.SelfFunc{"simple": self, "event": self, "value_log": self},

@@ -2,13 +2,16 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/svrkit/svrkit/codec"
+	"github.com/svrkit/svrkit/router"
 	"github.com/svrkit/svrkit/transport"
 )
 
@@ -109,6 +112,52 @@ func TestCallContextBothWorkerModels(t *testing.T) {
 			var s string // plain msgpack-rpc is unchanged
 			if err := call(t, f.addr, "echo", &s, "plain"); err != nil || s != "plain" {
 				t.Fatalf("plain echo: %q %v", s, err)
+			}
+		})
+	}
+}
+
+// TestRouterCallContextBothWorkerModels: through the router, as a generated
+// client calls, the caller's deadline and metadata reach the handler, and
+// cancelling the caller's ctx cancels the handler's, in both worker models.
+func TestRouterCallContextBothWorkerModels(t *testing.T) {
+	for _, model := range []string{"thread", "process"} {
+		t.Run(model, func(t *testing.T) {
+			f := newFakeSvr(t, model, 2, "")
+			f.start()
+			c, err := router.New(&router.Config{Mode: router.ModeHashring, Servers: []router.Server{{Addr: f.addr, Weight: 1}}}, router.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			ctx, cancel := context.WithTimeout(transport.WithMetadata(context.Background(), transport.Metadata{"trace-id": "t-2"}), time.Minute)
+			defer cancel()
+			var got map[string]any
+			if err := c.Call(ctx, "callctx", &got, nil, router.CallOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got["md"]) != "map[trace-id:t-2]" || got["deadline"] != true {
+				t.Fatalf("callctx: %v", got)
+			}
+
+			wctx, wcancel := context.WithTimeout(context.Background(), time.Hour)
+			done := make(chan error, 1)
+			go func() { done <- c.Call(wctx, "waitctx", nil, nil, router.CallOptions{}) }()
+			waitFor(t, "waitctx running", func() bool {
+				_, err := os.Stat(filepath.Join(f.dir, "waitctx-started"))
+				return err == nil
+			})
+			wcancel()
+			if err := <-done; !errors.Is(err, context.Canceled) {
+				t.Fatalf("cancelled call: %v", err)
+			}
+			var why []byte
+			waitFor(t, "the handler's ctx cancelled", func() bool {
+				why, _ = os.ReadFile(filepath.Join(f.dir, "waitctx-ended"))
+				return len(why) > 0
+			})
+			if string(why) != "context canceled" {
+				t.Fatalf("handler's ctx ended: %q", why)
 			}
 		})
 	}
