@@ -58,10 +58,14 @@ func TestPythonClientCallsGoServer(t *testing.T) {
 	}
 }
 
+// TestGoClientCallsPythonServer: a svrkit client calls a plain Python
+// msgpack-rpc server with a ctx carrying a deadline and metadata: the server
+// answers the hello "method not found" and gets plain requests only.
 func TestGoClientCallsPythonServer(t *testing.T) {
 	needPython(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	ctx = WithMetadata(ctx, Metadata{"trace-id": "to-python"})
 	cmd := exec.CommandContext(ctx, python, script(t, "py_server.py"))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
