@@ -69,6 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cpuprofile := fs.String("cpuprofile", "", "write this process's CPU profile (client side; with -inproc also the servers)")
 	srvprofile := fs.String("srvprofile", "", "directory for CPU profiles of the server children (<kind>-<pid>.prof)")
 	noProgress := fs.Bool("noprogress", false, "no progress bar on stderr")
+	deadline := fs.Duration("deadline", 0, "give every seq and conc call a ctx with this timeout (context.WithTimeout per call; svrkit sends it to the server with the per-call context); 0: none")
 	rounds := fs.Int("rounds", 1, "repeat every mode and contender this many times (interleaved) and report each one's median round")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -151,7 +152,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	p := params{calls: *calls, conc: *conc, conns: *conns, idle: *idle}
+	p := params{calls: *calls, conc: *conc, conns: *conns, idle: *idle, deadline: *deadline}
 	all := make([][]result, len(modes)*len(cs)) // [mode*len(cs)+contender][round]
 	for round := 0; round < *rounds; round++ {
 		for mi, m := range modes {

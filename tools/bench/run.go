@@ -16,6 +16,18 @@ type params struct {
 	calls       int64
 	conc, conns int
 	idle        int
+	deadline    time.Duration // per-call timeout of seq and conc calls; 0: none
+}
+
+// call is one measured call of cn, with p's per-call deadline when set.
+func (p params) call(ctx context.Context, cn conn) error {
+	if p.deadline <= 0 {
+		return cn.call(ctx)
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.deadline)
+	err := cn.call(ctx)
+	cancel()
+	return err
 }
 
 // result is one row of the table.
@@ -130,7 +142,7 @@ func runSeq(ctx context.Context, e *env, c contender, srv *server, p params, lab
 	start := time.Now()
 	for i := int64(0); i < p.calls; i++ {
 		t := time.Now()
-		if err := cn.call(ctx); err != nil {
+		if err := p.call(ctx, cn); err != nil {
 			r.err = fmt.Errorf("call %d: %w", i, err)
 			return r
 		}
@@ -237,7 +249,7 @@ func runConc(ctx context.Context, e *env, c contender, srv *server, p params, la
 						return
 					}
 					t := time.Now()
-					if err := cn.call(ctx); err != nil {
+					if err := p.call(ctx, cn); err != nil {
 						errs <- err
 						left.Store(-1 << 40)
 						return

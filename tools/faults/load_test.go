@@ -18,7 +18,7 @@ import (
 // returned later than callTimeout+hangSlack is a hang.
 type tally struct {
 	sent, acked, failed, hung atomic.Int64
-	// resend: persistentLoad sends a request that failed as not sent (ErrNotSent, e.g.
+	// resend: the loads send a request that failed as not sent (ErrNotSent, e.g.
 	// refused on a connection the server said goaway on) again on a new connection,
 	// counted in resent; off, such a call counts as failed.
 	resend    bool
@@ -205,11 +205,11 @@ func dialPerCallLoad(addr string, n int, tl *tally, stop <-chan struct{}) *sync.
 				ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 				begin := time.Now()
 				tl.sent.Add(1)
-				c, err := transport.Dial(ctx, addr, transport.ClientOptions{})
-				if err == nil {
-					var got string
-					err = c.Call(ctx, "put", &got, key)
-					c.Close()
+				var got string
+				err := dialAndPut(ctx, addr, key, &got)
+				for try := 0; tl.resend && try < 3 && errors.Is(err, transport.ErrNotSent) && ctx.Err() == nil; try++ {
+					tl.resent.Add(1) // not sent: safe to send again
+					err = dialAndPut(ctx, addr, key, &got)
 				}
 				tl.record(key, time.Since(begin), err)
 				cancel()
@@ -217,6 +217,16 @@ func dialPerCallLoad(addr string, n int, tl *tally, stop <-chan struct{}) *sync.
 		}()
 	}
 	return &wg
+}
+
+// dialAndPut calls put(key) on a new connection to addr.
+func dialAndPut(ctx context.Context, addr, key string, got *string) error {
+	c, err := transport.Dial(ctx, addr, transport.ClientOptions{})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Call(ctx, "put", got, key)
 }
 
 // notifyLoad sends note notifications with unique keys on one connection (re-dialled after
