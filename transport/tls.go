@@ -45,10 +45,10 @@ func (s *Server) handshake(nc net.Conn) {
 		s.startConn(tc, true)
 		return
 	}
-	s.nconns.Add(-1)
-	nc.Close()
-	if open {
+	if open { // logged and counted before the close, which the peer sees
 		s.warn(&s.connWarns, "transport: TLS handshake failed; connection closed", "remote", nc.RemoteAddr(), "err", err)
 		s.tlsFailed.Add(1)
 	}
+	s.nconns.Add(-1)
+	nc.Close()
 }
